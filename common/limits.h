@@ -1,0 +1,15 @@
+/* Named bounds for untrusted input.  Every size that comes from outside is
+   checked against one of these before anything is allocated for it.  */
+#ifndef CBUILD_COMMON_LIMITS_H
+#define CBUILD_COMMON_LIMITS_H
+
+/* A Dockerfile (or .dockerignore) larger than this is refused.  */
+#define CB_MAX_DOCKERFILE_SIZE (32u * 1024 * 1024)
+/* BuildKit refuses physical lines of 64 KiB or more (bufio.Scanner limit). */
+#define CB_MAX_DOCKERFILE_LINE (64u * 1024)
+/* Nesting of ${...} in word expansion.  */
+#define CB_MAX_EXPAND_DEPTH 64
+/* Symlinks followed while resolving one path inside a root (as Linux).  */
+#define CB_MAX_SYMLINKS 40
+
+#endif
