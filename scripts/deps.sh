@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install the Debian packages cbuild needs to build and test.  Idempotent:
+# only missing packages are installed.  Needs root (or does nothing and
+# says what is missing).
+set -euo pipefail
+
+build_pkgs=(meson ninja-build gcc pkg-config python3 libarchive-dev libssl-dev
+    libjansson-dev libcurl4-openssl-dev libzstd-dev libseccomp-dev)
+test_pkgs=(bats diffutils)
+
+want=("${build_pkgs[@]}")
+if [ "${1:-}" = --test ]; then
+    want+=("${test_pkgs[@]}")
+fi
+
+missing=()
+for p in "${want[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "missing Debian packages: ${missing[*]} (run this script as root to install them)" >&2
+    exit 1
+fi
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,112 @@
+#!/usr/bin/env bats
+# cbuild build, until the builder lands: it parses the Dockerfile and its
+# .dockerignore, plans the stages, prints the plan, and fails with a clear
+# "not implemented" error.  It never claims success.
+
+load helpers
+
+@test "build: plans the stages and says building is not implemented" {
+    ctx=$(fixture hello)
+    run_cbuild 1 build -t app:1 "$ctx"
+    assert "$output" =~ "dockerfile: $ctx/Dockerfile"
+    assert "$output" =~ "stage 0: FROM busybox"
+    assert "$output" =~ "Dockerfile:2  COPY hello.txt /hello.txt"
+    assert "$stderr" == "cbuild: error: building is not implemented yet: the Dockerfile was parsed and planned, but no image was built"
+}
+
+@test "build: an unknown instruction names file and line" {
+    ctx=$(fixture empty)
+    printf 'FROM scratch\nFROB x\n' >"$ctx/Dockerfile"
+    run_cbuild 2 build "$ctx"
+    assert "$stderr" == "cbuild: error: $ctx/Dockerfile:2: unknown instruction 'FROB'"
+}
+
+@test "build: an unknown flag names file, line and instruction" {
+    ctx=$(fixture empty)
+    printf 'FROM scratch\n\nCOPY --frob=1 a /b\n' >"$ctx/Dockerfile"
+    run_cbuild 2 build "$ctx"
+    assert "$stderr" == "cbuild: error: $ctx/Dockerfile:3: COPY: unknown flag '--frob'"
+}
+
+@test "build: a bad --mount option names file and line" {
+    ctx=$(fixture empty)
+    printf 'FROM scratch\nRUN --mount=type=cache,sharing=sometimes,target=/c true\n' >"$ctx/Dockerfile"
+    run_cbuild 2 build "$ctx"
+    assert "$stderr" =~ "Dockerfile:2: RUN: --mount=type=cache,sharing=sometimes,target=/c: unsupported sharing value 'sometimes'"
+}
+
+@test "build: --target prunes stages the target does not need" {
+    ctx=$(fixture empty)
+    printf 'FROM busybox AS a\nRUN a\nFROM busybox AS b\nRUN b\nFROM a AS c\nCOPY --from=b /x /x\nFROM busybox AS d\n' >"$ctx/Dockerfile"
+    run_cbuild 1 build --target c "$ctx"
+    assert "$output" =~ "4 stages, 3 needed for target stage 2 \(c\)"
+    assert "$output" =~ "stage 3 d: FROM busybox \[skipped"
+    assert "$output" =~ "stage 2 c: FROM a \(stage\)"
+}
+
+@test "build: an unknown --target is a usage error" {
+    ctx=$(fixture hello)
+    run_cbuild 2 build --target nope "$ctx"
+    assert "$stderr" =~ "target stage 'nope' could not be found"
+}
+
+@test "build: global ARGs and --build-arg expand FROM" {
+    ctx=$(fixture empty)
+    printf 'ARG BASE=busybox\nARG TAG=1.36\nFROM ${BASE}:${TAG}\n' >"$ctx/Dockerfile"
+    run_cbuild 1 build "$ctx"
+    assert "$output" =~ "stage 0: FROM busybox:1.36"
+    run_cbuild 1 build --build-arg TAG=latest "$ctx"
+    assert "$output" =~ "stage 0: FROM busybox:latest"
+}
+
+@test "build: only ARG may come before the first FROM" {
+    ctx=$(fixture empty)
+    printf 'ENV A=b\nFROM scratch\n' >"$ctx/Dockerfile"
+    run_cbuild 2 build "$ctx"
+    assert "$stderr" =~ "Dockerfile:1: ENV: no build stage in current context"
+}
+
+@test "build: -f reads another Dockerfile, and - reads stdin" {
+    ctx=$(fixture hello)
+    printf 'FROM alpine\n' >"$TESTDIR/Other.Dockerfile"
+    run_cbuild 1 build -f "$TESTDIR/Other.Dockerfile" "$ctx"
+    assert "$output" =~ "stage 0: FROM alpine"
+    set +e
+    out=$(printf 'FROM debian\n' | "$CBUILD" build -f - "$ctx" 2>/dev/null)
+    set -e
+    assert "$out" =~ "stage 0: FROM debian"
+}
+
+@test "build: .dockerignore is read and a bad pattern names the file" {
+    ctx=$(fixture hello)
+    printf '# comment\n*.tmp\n!keep.tmp\n' >"$ctx/.dockerignore"
+    run_cbuild 1 build "$ctx"
+    assert "$output" =~ "dockerignore: $ctx/.dockerignore \(2 patterns\)"
+    printf 'a[\n' >"$ctx/.dockerignore"
+    run_cbuild 2 build "$ctx"
+    assert "$stderr" =~ "$ctx/.dockerignore: "
+    assert "$stderr" =~ "a\["
+}
+
+@test "build: Dockerfile.dockerignore beside the Dockerfile wins" {
+    ctx=$(fixture hello)
+    printf 'a\n' >"$ctx/.dockerignore"
+    printf 'b\nc\nd\n' >"$ctx/Dockerfile.dockerignore"
+    run_cbuild 1 build "$ctx"
+    assert "$output" =~ "Dockerfile.dockerignore \(3 patterns\)"
+}
+
+@test "build: a Dockerfile that is a symlink out of the context is not followed out" {
+    ctx=$(fixture empty)
+    mkdir -p "$TESTDIR/outside"
+    printf 'FROM outside\n' >"$TESTDIR/outside/Dockerfile"
+    ln -s "$TESTDIR/outside/Dockerfile" "$ctx/Dockerfile"
+    run_cbuild 1 build "$ctx"
+    assert "$stderr" =~ "No such file or directory"
+    assert "$output" != "*FROM outside*"
+}
+
+@test "build: a missing context is a clear error" {
+    run_cbuild 1 build "$TESTDIR/nope"
+    assert "$stderr" =~ "cannot open build context '$TESTDIR/nope'"
+}

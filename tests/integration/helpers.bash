@@ -1,0 +1,67 @@
+# Shared set-up for the integration tests: each test gets a scratch
+# directory, and cbuild is the binary under test (CBUILD, set by meson).
+
+CBUILD=${CBUILD:?CBUILD must point at the cbuild binary}
+CB_SRCDIR=${CB_SRCDIR:?CB_SRCDIR must point at the source tree}
+FIXTURES=$CB_SRCDIR/tests/integration/fixtures
+
+setup() {
+    TESTDIR=$(mktemp -d "${BATS_TMPDIR:-/tmp}/cbuild-bats.XXXXXX")
+}
+
+teardown() {
+    [ -n "${TESTDIR:-}" ] && rm -rf "$TESTDIR"
+}
+
+# fixture NAME: copy fixtures/NAME into the scratch dir; prints its path.
+fixture() {
+    local dest=$TESTDIR/$1
+    mkdir -p "$dest"
+    if [ -d "$FIXTURES/$1" ]; then
+        cp -a "$FIXTURES/$1/." "$dest/"
+    fi
+    printf '%s\n' "$dest"
+}
+
+# run_cbuild [EXPECTED_RC] ARGS...: run cbuild under a timeout, with
+# stdout in $output, stderr in $stderr, and check the exit status (default
+# 0).
+run_cbuild() {
+    local want=0
+    if [[ $1 =~ ^[0-9]+$ ]]; then
+        want=$1
+        shift
+    fi
+    echo "\$ cbuild $*" >&2
+    set +e
+    timeout --foreground 60 "$CBUILD" "$@" >"$TESTDIR/.out" 2>"$TESTDIR/.err" </dev/null
+    status=$?
+    set -e
+    output=$(cat "$TESTDIR/.out")
+    stderr=$(cat "$TESTDIR/.err")
+    echo "$output" >&2
+    echo "$stderr" >&2
+    if [ "$status" -ne "$want" ]; then
+        echo "expected exit status $want, got $status" >&2
+        return 1
+    fi
+}
+
+# assert VALUE OP EXPECTED: OP is ==, != or =~ (a bash regex).
+assert() {
+    local got=$1 op=$2 want=$3
+    case $op in
+        '==') [[ $got == "$want" ]] ;;
+        '!=') [[ $got != "$want" ]] ;;
+        '=~') [[ $got =~ $want ]] ;;
+        *) echo "assert: unknown operator $op" >&2; return 2 ;;
+    esac || {
+        printf 'assertion failed:\n  got:  %s\n  op:   %s\n  want: %s\n' "$got" "$op" "$want" >&2
+        return 1
+    }
+}
+
+# The number of lines of $1.
+line_count() {
+    if [ -z "$1" ]; then echo 0; else printf '%s\n' "$1" | wc -l; fi
+}
