@@ -403,6 +403,328 @@ keep_unset(const struct lexer *lx, const char *value, size_t start,
   return true;
 }
 
+/* Patterns of ${NAME#PAT}, ${NAME%PAT} and ${NAME/PAT/REPL}: '*' matches
+   any run of characters, '?' any one character, "\*" "\?" "\\" match
+   themselves, and "\}" "\/" (escaped only so that they did not end the
+   word) mean '}' and '/'.  Any other escape is an error.  Brackets and
+   everything else are literal.  Matching works on code points; an invalid
+   byte is a unit of its own that matches only itself (and '?').  */
+enum ptok_kind { PT_LIT, PT_ANY, PT_STAR };
+
+struct ptok {
+  enum ptok_kind kind;
+  uint32_t cp; /* PT_LIT */
+};
+
+/* A pattern is a chain of tokens; state I of its matcher means "the first
+   I tokens have matched", and state N is the match.  */
+struct pattern {
+  struct ptok *t; /* owned */
+  size_t n;
+};
+
+static void
+pattern_release(struct pattern *p)
+{
+  free(p->t);
+  p->t = NULL;
+  p->n = 0;
+}
+
+#define cleanup_pattern CB_CLEANUP(pattern_release)
+
+/* Decode one unit: a code point, or 0x110000 + the byte for invalid
+   UTF-8, so that invalid bytes compare equal only to themselves.  */
+static size_t
+unit_decode(const char *s, size_t n, uint32_t *cp)
+{
+  size_t k = cb_utf8_decode(s, n, cp);
+
+  if (*cp == CB_UTF8_INVALID)
+    *cp = 0x110000u + (unsigned char)s[0];
+  return k;
+}
+
+static void
+pattern_add(struct pattern *p, enum ptok_kind kind, uint32_t cp)
+{
+  /* "**" matches what "*" matches; one state is enough.  */
+  if (kind == PT_STAR && p->n > 0 && p->t[p->n - 1].kind == PT_STAR)
+    return;
+  p->t[p->n].kind = kind;
+  p->t[p->n].cp = cp;
+  p->n++;
+}
+
+/* Compile PAT.  On a bad escape returns -1 with *BAD at its backslash.  */
+static int
+pattern_compile(const char *pat, struct pattern *p, size_t *bad)
+{
+  size_t len = strlen(pat);
+
+  p->t = cb_xcalloc(len + 1, sizeof(*p->t));
+  p->n = 0;
+  for (size_t i = 0; i < len;) {
+    uint32_t cp;
+    size_t k = unit_decode(pat + i, len - i, &cp);
+
+    if (cp == '\\' && i + 1 < len && (pat[i + 1] == '}' || pat[i + 1] == '/')) {
+      i++;
+      continue;
+    }
+    if (cp == '\\') {
+      if (i + 1 >= len || strchr("*?\\", pat[i + 1]) == NULL) {
+        *bad = i;
+        return -1;
+      }
+      pattern_add(p, PT_LIT, (unsigned char)pat[i + 1]);
+      i += 2;
+      continue;
+    }
+    pattern_add(p, cp == '*' ? PT_STAR : cp == '?' ? PT_ANY : PT_LIT, cp);
+    i += k;
+  }
+  return 0;
+}
+
+static void
+pattern_reverse(struct pattern *p)
+{
+  for (size_t i = 0, j = p->n; i + 1 < j; i++, j--) {
+    struct ptok t = p->t[i];
+
+    p->t[i] = p->t[j - 1];
+    p->t[j - 1] = t;
+  }
+}
+
+/* A string split into units, with the byte offset of each (and of the
+   end, at OFF[N]).  */
+struct units {
+  uint32_t *cp;
+  size_t *off;
+  size_t n;
+};
+
+static void
+units_release(struct units *u)
+{
+  free(u->cp);
+  free(u->off);
+  u->cp = NULL;
+  u->off = NULL;
+  u->n = 0;
+}
+
+#define cleanup_units CB_CLEANUP(units_release)
+
+static void
+units_decode(const char *s, struct units *u)
+{
+  size_t len = strlen(s);
+
+  u->cp = cb_xcalloc(len + 1, sizeof(*u->cp));
+  u->off = cb_xcalloc(len + 1, sizeof(*u->off));
+  u->n = 0;
+  for (size_t i = 0; i < len;) {
+    u->off[u->n] = i;
+    i += unit_decode(s + i, len - i, &u->cp[u->n]);
+    u->n++;
+  }
+  u->off[u->n] = len;
+}
+
+static bool
+ptok_takes(const struct ptok *t, uint32_t cp)
+{
+  return t->kind != PT_LIT || t->cp == cp;
+}
+
+/* The matcher runs the pattern as an NFA over its states, so that one
+   pass over the string finds every match end without backtracking.  */
+static bool
+nfa_step(const struct pattern *p, bool *set, bool *tmp, uint32_t cp)
+{
+  bool alive = false;
+
+  memset(tmp, 0, p->n + 1);
+  for (size_t i = 0; i < p->n; i++) {
+    if (!set[i] || !ptok_takes(&p->t[i], cp))
+      continue;
+    tmp[p->t[i].kind == PT_STAR ? i : i + 1] = true;
+  }
+  for (size_t i = 0; i <= p->n; i++) {
+    if (i < p->n && tmp[i] && p->t[i].kind == PT_STAR)
+      tmp[i + 1] = true;
+    set[i] = tmp[i];
+    alive |= set[i];
+  }
+  return alive;
+}
+
+/* The length in units of the shortest (or LONGEST) prefix of S that P
+   matches as a whole, or -1.  */
+static long
+match_prefix(const struct pattern *p, const uint32_t *s, size_t n, bool longest)
+{
+  cleanup_free bool *set = cb_xcalloc(p->n + 1, sizeof(bool));
+  cleanup_free bool *tmp = cb_xcalloc(p->n + 1, sizeof(bool));
+  long best = -1;
+
+  set[0] = true;
+  for (size_t i = 0; i < p->n && set[i] && p->t[i].kind == PT_STAR; i++)
+    set[i + 1] = true;
+  for (size_t k = 0;; k++) {
+    if (set[p->n]) {
+      best = (long)k;
+      if (!longest)
+        break;
+    }
+    if (k == n || !nfa_step(p, set, tmp, s[k]))
+      break;
+  }
+  return best;
+}
+
+#define NO_TAG SIZE_MAX
+
+/* One step of the search: TAG[I] is the earliest start of a partial match
+   in state I.  Of two threads in one state only the earlier start matters:
+   both have the same future, and the earlier one is further left.  */
+static bool
+search_step(const struct pattern *p, size_t *tag, size_t *tmp, uint32_t cp)
+{
+  bool alive = false;
+
+  for (size_t i = 0; i <= p->n; i++)
+    tmp[i] = NO_TAG;
+  for (size_t i = 0; i < p->n; i++) {
+    size_t j = p->t[i].kind == PT_STAR ? i : i + 1;
+
+    if (tag[i] != NO_TAG && ptok_takes(&p->t[i], cp) && tag[i] < tmp[j])
+      tmp[j] = tag[i];
+  }
+  for (size_t i = 0; i <= p->n; i++) {
+    if (i < p->n && p->t[i].kind == PT_STAR && tmp[i] < tmp[i + 1])
+      tmp[i + 1] = tmp[i];
+    tag[i] = tmp[i];
+    alive |= tag[i] != NO_TAG;
+  }
+  return alive;
+}
+
+static void
+search_start(const struct pattern *p, size_t *tag, size_t k)
+{
+  if (k < tag[0])
+    tag[0] = k;
+  for (size_t i = 0; i < p->n && p->t[i].kind == PT_STAR; i++) {
+    if (tag[i] < tag[i + 1])
+      tag[i + 1] = tag[i];
+  }
+}
+
+/* The leftmost match of P in S that starts at FROM or later, and of those
+   the longest (POSIX shells and BuildKit's greedy regexp agree on this).
+   Sets [*MS, *ME) in units.  */
+static bool
+match_search(const struct pattern *p, const uint32_t *s, size_t n, size_t from,
+             size_t *ms, size_t *me)
+{
+  cleanup_free size_t *tag = cb_xcalloc(p->n + 1, sizeof(size_t));
+  cleanup_free size_t *tmp = cb_xcalloc(p->n + 1, sizeof(size_t));
+  size_t best = NO_TAG;
+
+  for (size_t i = 0; i <= p->n; i++)
+    tag[i] = NO_TAG;
+  for (size_t k = from;; k++) {
+    if (best == NO_TAG)
+      search_start(p, tag, k);
+    if (tag[p->n] != NO_TAG && tag[p->n] <= best) {
+      best = tag[p->n];
+      *me = k;
+    }
+    for (size_t i = 0; best != NO_TAG && i <= p->n; i++) {
+      if (tag[i] > best)
+        tag[i] = NO_TAG;
+    }
+    if (k == n || (!search_step(p, tag, tmp, s[k]) && best != NO_TAG))
+      break;
+  }
+  *ms = best;
+  return best != NO_TAG;
+}
+
+/* Remove from VALUE the shortest (GREEDY: longest) prefix, or SUFFIX,
+   that P matches.  Reverses P for a suffix.  */
+static void
+trim_value(struct pattern *p, const char *value, bool suffix, bool greedy,
+           struct cb_buf *out)
+{
+  cleanup_units struct units u = { 0 };
+  long k;
+
+  units_decode(value, &u);
+  if (!suffix) {
+    k = match_prefix(p, u.cp, u.n, greedy);
+    cb_buf_adds(out, value + (k < 0 ? 0 : u.off[k]));
+    return;
+  }
+  /* The shortest suffix is the shortest prefix of the reversed string
+     matched by the reversed pattern.  */
+  pattern_reverse(p);
+  for (size_t i = 0, j = u.n; i + 1 < j; i++, j--) {
+    uint32_t c = u.cp[i];
+
+    u.cp[i] = u.cp[j - 1];
+    u.cp[j - 1] = c;
+  }
+  k = match_prefix(p, u.cp, u.n, greedy);
+  cb_buf_add(out, value, u.off[k < 0 ? u.n : u.n - (size_t)k]);
+}
+
+/* Replace the first match of P in VALUE (or ALL) with REPL.  As BuildKit
+   (Go's regexp), an empty match right after a match is not replaced, and
+   the search always moves on by at least one unit.  */
+static void
+replace_value(const struct pattern *p, const char *value, const char *repl,
+              bool all, struct cb_buf *out)
+{
+  cleanup_units struct units u = { 0 };
+  size_t last = 0, from = 0, ms, me;
+
+  units_decode(value, &u);
+  while (from <= u.n && match_search(p, u.cp, u.n, from, &ms, &me)) {
+    cb_buf_add(out, value + u.off[last], u.off[ms] - u.off[last]);
+    if (me > last || ms == 0)
+      cb_buf_adds(out, repl);
+    last = me;
+    if (!all)
+      break;
+    from = from + 1 > me ? from + 1 : me;
+  }
+  cb_buf_adds(out, value + u.off[last]);
+}
+
+static int
+compile_or_fail(const struct lexer *lx, const char *pat, struct pattern *p,
+                struct cb_error **err)
+{
+  size_t bad = 0;
+  size_t k = 0;
+
+  if (pattern_compile(pat, p, &bad) == 0)
+    return 0;
+  if (pat[bad + 1] != '\0') {
+    uint32_t cp;
+
+    k = unit_decode(pat + bad + 1, strlen(pat + bad + 1), &cp);
+  }
+  return cb_fail(err, CB_ERR_PARSE, 0,
+                 "invalid escape '%.*s' in pattern '%s' of \"%s\"",
+                 (int)(k + 1), pat + bad, pat, lx->in);
+}
+
 /* ${NAME-WORD} ${NAME+WORD} ${NAME?WORD}, and with ':' (COLON) an empty
    value counts as unset.  */
 static int
@@ -430,6 +752,55 @@ expand_default(struct lexer *lx, const char *name, uint32_t op, bool colon,
   else
     return cb_fail(err, CB_ERR_PARSE, 0, "%s: is not allowed to be %s", name,
                    value == NULL ? "unset" : "empty");
+  return 0;
+}
+
+/* ${NAME#PAT} ${NAME##PAT} ${NAME%PAT} ${NAME%%PAT}  */
+static int
+expand_trim(struct lexer *lx, const char *name, uint32_t op, size_t start,
+            struct cb_buf *out, struct cb_error **err)
+{
+  cleanup_sink struct sink pat = { 0 };
+  cleanup_pattern struct pattern p = { 0 };
+  bool greedy = peek_cp(lx) == op;
+  const char *value;
+
+  if (greedy)
+    lx->pos++;
+  if (scan_word(lx, '}', true, &pat, err) < 0)
+    return -1;
+  value = shell_env_get(lx->env, name);
+  if (keep_unset(lx, value, start, out))
+    return 0;
+  if (compile_or_fail(lx, cb_buf_str(&pat.str), &p, err) < 0)
+    return -1;
+  trim_value(&p, value != NULL ? value : "", op == '%', greedy, out);
+  return 0;
+}
+
+/* ${NAME/PAT/REPL} ${NAME//PAT/REPL}  */
+static int
+expand_replace(struct lexer *lx, const char *name, size_t start,
+               struct cb_buf *out, struct cb_error **err)
+{
+  cleanup_sink struct sink pat = { 0 };
+  cleanup_sink struct sink repl = { 0 };
+  cleanup_pattern struct pattern p = { 0 };
+  bool all = peek_cp(lx) == '/';
+  const char *value;
+
+  if (all)
+    lx->pos++;
+  if (scan_word(lx, '/', true, &pat, err) < 0 ||
+      scan_word(lx, '}', true, &repl, err) < 0)
+    return -1;
+  value = shell_env_get(lx->env, name);
+  if (keep_unset(lx, value, start, out))
+    return 0;
+  if (compile_or_fail(lx, cb_buf_str(&pat.str), &p, err) < 0)
+    return -1;
+  replace_value(&p, value != NULL ? value : "", cb_buf_str(&repl.str), all,
+                out);
   return 0;
 }
 
@@ -465,6 +836,15 @@ expand_modifier(struct lexer *lx, const char *name, size_t start,
   case '+':
   case '?':
     return expand_default(lx, name, op, colon, start, out, err);
+  case '#':
+  case '%':
+    if (!colon)
+      return expand_trim(lx, name, op, start, out, err);
+    break;
+  case '/':
+    if (!colon)
+      return expand_replace(lx, name, start, out, err);
+    break;
   }
   return lx_fail(lx, err, "unsupported modifier '%.*s' after '${%s'",
                  (int)(lx->pos - at), lx->in + at, name);

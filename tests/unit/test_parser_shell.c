@@ -184,6 +184,45 @@ static const struct word_case modifier_cases[] = {
   { "${UNSET:-\"a}b\"}", "a}b" },
   { "${UNSET:-bbb {foo}", "bbb {foo" },
   { "${1:-one}${@:-at}", "oneat" },
+  { "${FOO#x}", "xyy" },
+  { "${FOO##*x}", "yy" },
+  { "${FOO#*}", "xxyy" },
+  { "${FOO##*}", "" },
+  { "${FOO#}", "xxyy" },
+  { "${FOO#\\*}", "xxyy" },
+  { "${STAR#\\*}", "" },
+  { "${FOO#??}", "yy" },
+  { "${FOO#$X1}", "xyy" },
+  { "${FOO%y}", "xxy" },
+  { "${FOO%%y*}", "xx" },
+  { "${FOO%x*}", "x" },
+  { "${FOO%%x*}", "" },
+  { "${FOO%%}", "xxyy" },
+  { "${FOO%z}", "xxyy" },
+  { "${UNSET#x}", "" },
+  { "${BRACKETS#[a]}", "(b){c}" },
+  { "${BRACES%\\}}", "{x" },
+  { "${KOREAN#?}", "국어" },
+  { "${KOREAN%?}", "한국" },
+  { "${FOO/x/-}", "-xyy" },
+  { "${FOO//x/-}", "--yy" },
+  { "${FOO/x*/-}", "-" },
+  { "${FOO//?/.}", "...." },
+  { "${FOO/#x/-}", "xxyy" }, /* no anchors: '#' is literal */
+  { "${FOO/y/}", "xxy" },
+  { "${FOO/$EMPTY/-}", "-xxyy" },
+  { "${FOO//$EMPTY/-}", "-x-x-y-y-" },
+  { "${FOO//*/-}", "-" },
+  { "${FOO///}", "xxyy" },
+  { "${PATHS//\\//:}", ":a:foo:b:c.txt" },
+  /* REPL keeps its escapes, as BuildKit does.  */
+  { "${PATHS/\\/?\\//\\/}", "\\/foo/b/c.txt" },
+  { "${PATHS//\\/?\\//\\/}", "\\/foo\\/c.txt" },
+  { "${PATHS//\\/?\\//\"/\"}", "/foo/c.txt" },
+  { "${PATHS//o/\\/}", "/a/f\\/\\//b/c.txt" },
+  { "${KOREAN//?/x}", "xxx" },
+  { "${KOREAN/국/-}", "한-어" },
+  { "${UNSET//a/b}", "" },
 };
 
 static void
@@ -229,6 +268,8 @@ test_flags(void)
              SHELL_SKIP_UNSET);
   check_word("${UNSET:-x}${UNSET?no}${UNSET:-$PWD}",
              "${UNSET:-x}${UNSET?no}${UNSET:-$PWD}", '\\', SHELL_SKIP_UNSET);
+  check_word("${UNSET#a}${UNSET//a/b}", "${UNSET#a}${UNSET//a/b}", '\\',
+             SHELL_SKIP_UNSET);
   check_word("${PWD:-x}${EMPTY:-y}${EMPTY}", "/homey", '\\', SHELL_SKIP_UNSET);
   check_words("cat <<\"EOF\" >$OUT", "cat|<<\"EOF\"|>$OUT", all);
   check_words("cat << 'E O' <<-\\EOF2", "cat|<< 'E O'|<<-\\EOF2", all);
@@ -310,6 +351,14 @@ test_errors(void)
   check_error("${PWD:/x/y}", CB_ERR_PARSE, "unsupported modifier ':/'");
   check_error("${PWD:}", CB_ERR_PARSE, "unsupported modifier ':}'");
   check_error("${PWD.}", CB_ERR_PARSE, "unsupported modifier '.'");
+  check_error("${FOO//x}", CB_ERR_PARSE, "missing '/'");
+  check_error("${FOO//}", CB_ERR_PARSE, "missing '/'");
+  check_error("${FOO/x/y", CB_ERR_PARSE, "missing '}'");
+  check_error("${FOO#\\x}", CB_ERR_PARSE, "invalid escape '\\x' in pattern");
+  check_error("${FOO#$BS}", CB_ERR_PARSE,
+              "invalid escape '\\' in pattern 'a\\'");
+  check_error("${UNSET#\\x}", CB_ERR_PARSE, "invalid escape");
+  check_error("${FOO/\\a/b}", CB_ERR_PARSE, "invalid escape '\\a'");
   check_error("${UNSET?}", CB_ERR_PARSE, "UNSET: is not allowed to be unset");
   check_error("${UNSET:-${}}", CB_ERR_PARSE, "bad substitution");
   check_error("${UNSET:-'x}", CB_ERR_PARSE, "unterminated single-quoted");
@@ -351,6 +400,29 @@ test_depth(void)
   cb_buf_release(&deep_in);
 }
 
+/* A long value with a pattern that cannot match must not take quadratic
+   time or more (the matcher is an NFA, not a backtracker).  */
+static void
+test_long_value(void)
+{
+  size_t n = 200000;
+  char *big = cb_xmalloc(n + 1);
+  cleanup_error struct cb_error *err = NULL;
+  cleanup_free char *got = NULL;
+  struct shell_env e = SHELL_ENV_INIT;
+
+  memset(big, 'a', n);
+  big[n] = '\0';
+  shell_env_set(&e, "BIG", big);
+  got = shell_expand_word("${BIG%%*a*a*a*b}${BIG/*b/x}", &e, NULL, &err);
+  ok(got != NULL && strlen(got) == 2 * n, "no match in a long value");
+  free(got);
+  got = shell_expand_word("${BIG##*a}|${BIG%a}", &e, NULL, &err);
+  ok(got != NULL && strlen(got) == n, "trims of a long value");
+  shell_env_release(&e);
+  free(big);
+}
+
 int
 main(void)
 {
@@ -383,6 +455,7 @@ main(void)
   test_no_words();
   test_errors();
   test_depth();
+  test_long_value();
   shell_env_release(&env);
   return done_testing();
 }
