@@ -13,6 +13,7 @@
 #include "common/banned.h"
 
 static const struct cli_command *const commands[] = {
+  &cli_cmd_debug_expand,
 };
 
 static const struct cli_command *
