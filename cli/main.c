@@ -13,6 +13,8 @@
 #include "common/banned.h"
 
 static const struct cli_command *const commands[] = {
+  &cli_cmd_parse,
+  &cli_cmd_debug_expand,
 };
 
 static const struct cli_command *

@@ -22,17 +22,25 @@ struct shell_env {
 void shell_env_set(struct shell_env *env, const char *name, const char *value);
 /* Set from "NAME=VALUE"; a string without '=' sets NAME to "".  */
 void shell_env_set_pair(struct shell_env *env, const char *pair);
-/* The value of NAME, or NULL when unset.  Borrowed until ENV changes.  */
+/* The value of NAME, or NULL when unset (ENV may be NULL: nothing is
+   set).  Borrowed until ENV changes.  */
 const char *shell_env_get(const struct shell_env *env, const char *name);
 void shell_env_release(struct shell_env *env);
 
 enum shell_flags {
-  /* Keep quote characters (' and ") in the output.  */
+  /* Keep quote characters (' and ") in the output.  They still quote.  */
   SHELL_RAW_QUOTES = 1u << 0,
-  /* Keep the escape character in front of what it escapes.  */
+  /* Keep the escape character in front of what it escapes, and an escape
+     at the very end.  Inside "...", where an escape before anything but
+     '"', '$' or itself stands for itself, such an escape is written twice,
+     so the output is text in which every escape escapes the next
+     character (BuildKit does the same).  The WORD of ${NAME:-WORD} and
+     friends is expanded without this flag, as in BuildKit.  */
   SHELL_RAW_ESCAPES = 1u << 1,
-  /* Leave $NAME and ${NAME...} of unset variables as written (used to find
-     heredoc delimiters without an environment).  */
+  /* Leave $NAME and ${NAME...} of unset variables exactly as written
+     (modifier and all, and ${NAME?msg} is no error) instead of expanding
+     them; set-but-empty variables still expand.  Used to find heredoc
+     delimiters without an environment.  */
   SHELL_SKIP_UNSET = 1u << 2,
 };
 
@@ -42,17 +50,26 @@ struct shell_opts {
 };
 
 /* Expand WORD into one string: quote removal, escapes, variable expansion,
-   no splitting.  Unset variables expand to "".  OPTS may be NULL for
-   escape '\\' and no flags.  Returns a new string.  Errors (CB_ERR_PARSE):
-   bad ${} syntax, a missing closing quote or brace, ${X?msg} on an unset
-   X, a bad pattern.  */
+   no splitting, in one pass over its code points (invalid UTF-8 bytes are
+   copied as they are).  Unset variables expand to "".  ENV may be NULL
+   (nothing set).  OPTS may be NULL for escape '\\' and no flags.  Returns
+   a new string.
+
+   Errors (CB_ERR_PARSE, the message quotes WORD): bad ${} syntax or an
+   unsupported modifier, a missing closing quote, '}' or '/', a bad escape
+   in a pattern; ${X?msg} / ${X:?msg} give "X: msg" (or "X: is not allowed
+   to be unset" / "... empty").  ${} nested more than CB_MAX_EXPAND_DEPTH
+   deep is CB_ERR_UNSAFE.  */
 char *shell_expand_word(const char *word, const struct shell_env *env,
                         const struct shell_opts *opts, struct cb_error **err);
 
-/* Like shell_expand_word(), then split into words at unquoted whitespace
-   that came from literal text or from expansions.  Never produces empty
-   words.  Returns a new NULL-terminated array (free with cb_strv_free()),
-   possibly with no elements.  */
+/* Like shell_expand_word(), then split into words at Unicode whitespace
+   that came from unquoted literal text or from $ expansions (the whole
+   result of ${NAME:-WORD} splits, even parts that were quoted in WORD, as
+   in BuildKit); quoted text and escaped characters never split.  An unquoted "<<" and the blanks (space, tab, CR) right
+   after it stay in one word, so "<< EOF" can be seen as a heredoc marker.
+   Never produces empty words.  Returns a new NULL-terminated array (free
+   with cb_strv_free()), possibly with no elements.  Errors as above.  */
 char **shell_expand_words(const char *word, const struct shell_env *env,
                           const struct shell_opts *opts,
                           struct cb_error **err);
