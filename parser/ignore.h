@@ -10,10 +10,20 @@
 #include "common/error.h"
 
 /* Turn the text of a .dockerignore file (LEN bytes at TEXT) into a
-   NULL-terminated list of patterns, after Docker's line processing: BOM,
-   '#' comments, trimming, '!' exceptions, path cleaning, one leading '/'
-   removed.  Returns a new array (cb_strv_free()).  */
-char **dockerignore_parse(const char *text, size_t len);
+   NULL-terminated list of patterns, after Docker's line processing: lines
+   split at '\n' (one trailing '\r' dropped), a UTF-8 BOM removed from the
+   first line, lines starting with '#' skipped (before trimming), Unicode
+   whitespace trimmed, empty lines skipped, a leading '!' (exception) split
+   off and the rest trimmed again, path cleaning ("a//b/./c/.." -> "a/b",
+   no trailing '/'), one leading '/' removed, '!' put back.  So "/foo/bar",
+   "foo/bar/" and "./foo/bar" all give "foo/bar".  A line that is only "!"
+   is kept as "!" and rejected by ignore_matcher_new().
+   Returns a new array (cb_strv_free()), possibly empty.  Errors: a NUL byte
+   in the text (CB_ERR_PARSE; Docker would keep it, but a C string cannot);
+   TEXT over CB_MAX_DOCKERFILE_SIZE or a line of CB_MAX_DOCKERFILE_LINE
+   bytes or more (CB_ERR_UNSAFE; Docker's reader stops at the same line
+   length).  Messages name the line number.  */
+char **dockerignore_parse(const char *text, size_t len, struct cb_error **err);
 
 struct ignore_matcher;
 
