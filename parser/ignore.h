@@ -27,25 +27,55 @@ char **dockerignore_parse(const char *text, size_t len, struct cb_error **err);
 
 struct ignore_matcher;
 
-/* Build a matcher from PATTERNS (as dockerignore_parse() gives them, or
-   raw).  Errors (CB_ERR_PARSE): a malformed pattern, or one that is only
-   "!"; the message quotes the pattern.  */
+/* Build a matcher from PATTERNS (NULL-terminated; as dockerignore_parse()
+   gives them, or raw).  As Docker does, each pattern is trimmed (empty ones
+   are skipped) and path-cleaned *before* a leading '!' is split off, and
+   the whole pattern is syntax-checked here, so matching cannot fail later.
+   Syntax is Go's filepath.Match: '*', '?', '\c', and classes '[...]' /
+   '[^...]' whose ']' and '-' must be escaped where they would be ambiguous.
+   A reversed range such as "[z-a]" is also refused, as Docker refuses it.
+   "**" crosses directories: "**" + "/" (or "**" before more text) matches
+   "" or anything ending in '/', a trailing "**" matches anything, and
+   "**" + literal text matches any path ending in that text.  Where
+   Docker's translation into a regexp departs from filepath.Match ("\d" as
+   a digit class, '*' inside a class) we follow filepath.Match, and a
+   newline is an ordinary character (Docker's "**" can stop at one).
+   Errors (CB_ERR_PARSE): a malformed pattern, or one that is only "!";
+   the message quotes the pattern as given (trimmed).  The matcher copies
+   what it keeps.  */
 struct ignore_matcher *ignore_matcher_new(char *const *patterns,
                                           struct cb_error **err);
 
-/* Whether PATH (relative to the context root, '/'-separated) is excluded:
-   the last pattern that applies to PATH or to any of its parent
-   directories wins.  Sets *EXCLUDED.  Errors only for a pattern that fails
-   to match because of bad syntax.  */
+/* Whether PATH is excluded.  PATH is relative to the context root,
+   '/'-separated, and used as given (the build-context walker hands in
+   clean paths; see ignore_matcher_matches_clean() otherwise).  Patterns
+   are tried in order; an ordinary pattern only while PATH is still kept,
+   an exception only while it is excluded; a pattern applies when it
+   matches PATH or any of its parent directories.  So the last applicable
+   pattern wins, and excluding a directory excludes what is below it.
+   Sets *EXCLUDED and returns 0; a matcher from ignore_matcher_new() cannot
+   fail here (ERR is kept for callers that wrap it).  */
 int ignore_matcher_matches(const struct ignore_matcher *m, const char *path,
                            bool *excluded, struct cb_error **err);
+
+/* Like ignore_matcher_matches(), after cleaning PATH lexically ("./a//b/"
+   -> "a/b"); the context root itself ("", ".", "a/..") is never excluded.
+   This is Go's one-shot patternmatcher.Matches(file, patterns) without
+   the building step, and with every parent directory tried.  */
+int ignore_matcher_matches_clean(const struct ignore_matcher *m,
+                                 const char *path, bool *excluded,
+                                 struct cb_error **err);
 
 /* True when some exception pattern could re-include a path below DIR, so
    an excluded directory must still be walked.  */
 bool ignore_matcher_may_include_below(const struct ignore_matcher *m,
                                       const char *dir);
 
+/* The number of patterns kept (empty ones are skipped).  */
 size_t ignore_matcher_count(const struct ignore_matcher *m);
+/* Free M; a no-op on NULL.  */
 void ignore_matcher_free(struct ignore_matcher *m);
+void ignore_matcher_freep(struct ignore_matcher **m);
+#define cleanup_ignore_matcher __attribute__((cleanup(ignore_matcher_freep)))
 
 #endif
