@@ -611,6 +611,53 @@ ignore_matcher_matches_clean(const struct ignore_matcher *m, const char *path,
   return ignore_matcher_matches(m, clean, excluded, err);
 }
 
+/* Whether exception P could match a path below DIR (cleaned; PARENT is its
+   directory part or NULL; BELOW is DIR with a '/' added).  */
+static bool
+reaches_below(const struct pattern *p, const char *dir, const char *parent,
+              const char *below)
+{
+  bool alive;
+
+  /* "**" + "x" matches "DIR/x", whatever DIR is.  */
+  if (p->suffix)
+    return true;
+  /* Matching DIR or a parent matches everything below it.  */
+  if (pattern_applies(p, dir, parent))
+    return true;
+  /* Otherwise a path below DIR can only match if the pattern is still
+     alive after "DIR/".  Every state can reach the end given suitable
+     characters, so alive means "some name would match" (conservatively:
+     the name might need odd characters).  */
+  glob_run(p, below, strlen(below), &alive);
+  return alive;
+}
+
+bool
+ignore_matcher_may_include_below(const struct ignore_matcher *m,
+                                 const char *dir)
+{
+  cleanup_free char *clean = NULL;
+  cleanup_free char *parent = NULL;
+  cleanup_free char *below = NULL;
+
+  if (!m->has_exceptions)
+    return false;
+  clean = clean_path(dir, strlen(dir));
+  if (strcmp(clean, ".") == 0)
+    return true;
+  parent = parent_dir(clean);
+  below =
+      strcmp(clean, "/") == 0 ? cb_xstrdup("/") : cb_xasprintf("%s/", clean);
+  for (size_t i = 0; i < m->n; i++) {
+    const struct pattern *p = &m->pats[i];
+
+    if (p->exception && reaches_below(p, clean, parent, below))
+      return true;
+  }
+  return false;
+}
+
 size_t
 ignore_matcher_count(const struct ignore_matcher *m)
 {

@@ -66,8 +66,12 @@ int ignore_matcher_matches_clean(const struct ignore_matcher *m,
                                  const char *path, bool *excluded,
                                  struct cb_error **err);
 
-/* True when some exception pattern could re-include a path below DIR, so
-   an excluded directory must still be walked.  */
+/* True when some exception pattern could re-include a path strictly below
+   DIR (relative to the context root, cleaned here; "" or "." is the root),
+   so a walker that found DIR excluded must still descend into it and test
+   each entry.  False means that, DIR being excluded, everything below it
+   is excluded whatever its name, and DIR may be skipped wholesale.  The answer
+   is conservative: it ignores pattern order, so "true" only means "may".  */
 bool ignore_matcher_may_include_below(const struct ignore_matcher *m,
                                       const char *dir);
 

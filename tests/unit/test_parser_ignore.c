@@ -269,6 +269,49 @@ test_bad_patterns(void)
   }
 }
 
+struct below_case {
+  const char *patterns[4];
+  const char *dir;
+  bool want;
+};
+
+static void
+test_may_include_below(void)
+{
+  static const struct below_case cases[] = {
+    { { "docs", "!docs/README.md" }, "docs", true },
+    { { "docs", "!docs/README.md" }, "./docs/", true },
+    { { "docs", "!docs/README.md" }, "src", false },
+    { { "docs", "!docs/README.md" }, "docs/sub", false },
+    { { "docs" }, "docs", false },
+    { { "*", "!*.go" }, "vendor", false },
+    { { "**", "!**/*.go" }, "vendor/x", true },
+    { { "a", "!a*" }, "ab/c", true },
+    { { "x", "!**keep" }, "x", true },
+    { { "x", "!x/[ab]/y" }, "x/c", false },
+    { { "x", "!x/[ab]/y" }, "x/a", true },
+    { { "x", "!x/**" }, "x", true },
+    { { "x", "!x?y" }, "x", false },
+    { { "x", "!y" }, "", true },
+    { { "x", "!y" }, ".", true },
+    { { "a/b", "!a/b" }, "a/b/c", true },
+  };
+
+  for (size_t i = 0; i < CB_N_ELEMENTS(cases); i++) {
+    const struct below_case *c = &cases[i];
+    cleanup_error struct cb_error *err = NULL;
+    cleanup_ignore_matcher struct ignore_matcher *m =
+        ignore_matcher_new((char *const *)c->patterns, &err);
+    cleanup_free char *shown = join((char *const *)c->patterns);
+
+    if (!ok(m != NULL, "build %s", shown))
+      continue;
+    ok(ignore_matcher_may_include_below(m, c->dir) == c->want,
+       "%s: below '%s' %s", shown, c->dir,
+       c->want ? "may be re-included" : "stays excluded");
+  }
+}
+
 struct match_case {
   const char *patterns[4];
   const char *path;
@@ -337,6 +380,10 @@ test_clean_and_count(void)
   is_str(verdict(star, "./x/", true), "true", "'./x/' is cleaned to 'x'");
   ok(none != NULL && ignore_matcher_count(none) == 0, "no patterns");
   ok(m != NULL && ignore_matcher_count(m) == 2, "empty patterns skipped");
+  ok(m != NULL && ignore_matcher_may_include_below(m, "."),
+     "an exception keeps the root walkable");
+  ok(m != NULL && !ignore_matcher_may_include_below(m, "a"),
+     "'!b' cannot re-include anything below 'a'");
 }
 
 int
@@ -347,6 +394,7 @@ main(void)
   test_parse_limits();
   test_parse_then_match();
   test_bad_patterns();
+  test_may_include_below();
   test_semantics();
   test_clean_and_count();
   return done_testing();
