@@ -13,6 +13,7 @@
 #include "common/banned.h"
 
 static const struct cli_command *const commands[] = {
+  &cli_cmd_build,
   &cli_cmd_parse,
   &cli_cmd_debug_expand,
 };
@@ -176,7 +177,8 @@ dispatch(int argc, char **argv, struct cb_error **err)
                      "unknown command '%s' (see 'cbuild --help')",
                      argv[first]);
   }
-  return cb_fail(err, CB_ERR_UNSUPPORTED, 0, "build: not implemented yet");
+  argv[first - 1] = (char *)"build";
+  return cli_cmd_build.run(argc - first + 1, argv + first - 1, err);
 }
 
 int

@@ -83,8 +83,10 @@ cb_buf_detach(struct cb_buf *b, size_t *len)
 {
   char *r;
 
-  if (b->data == NULL)
+  if (b->data == NULL) {
     cb_buf_reserve(b, 0);
+    b->data[0] = '\0';
+  }
   r = b->data;
   if (len != NULL)
     *len = b->len;

@@ -34,6 +34,12 @@ struct ignore_matcher;
    Syntax is Go's filepath.Match: '*', '?', '\c', and classes '[...]' /
    '[^...]' whose ']' and '-' must be escaped where they would be ambiguous.
    A reversed range such as "[z-a]" is also refused, as Docker refuses it.
+   "**" crosses directories: "**" + "/" (or "**" before more text) matches
+   "" or anything ending in '/', a trailing "**" matches anything, and
+   "**" + literal text matches any path ending in that text.  Where
+   Docker's translation into a regexp departs from filepath.Match ("\d" as
+   a digit class, '*' inside a class) we follow filepath.Match, and a
+   newline is an ordinary character (Docker's "**" can stop at one).
    Errors (CB_ERR_PARSE): a malformed pattern, or one that is only "!";
    the message quotes the pattern as given (trimmed).  The matcher copies
    what it keeps.  */
@@ -54,8 +60,8 @@ int ignore_matcher_matches(const struct ignore_matcher *m, const char *path,
 
 /* Like ignore_matcher_matches(), after cleaning PATH lexically ("./a//b/"
    -> "a/b"); the context root itself ("", ".", "a/..") is never excluded.
-   This is Go's patternmatcher.Matches(file, patterns) without the
-   building step.  */
+   This is Go's one-shot patternmatcher.Matches(file, patterns) without
+   the building step, and with every parent directory tried.  */
 int ignore_matcher_matches_clean(const struct ignore_matcher *m,
                                  const char *path, bool *excluded,
                                  struct cb_error **err);
@@ -63,9 +69,9 @@ int ignore_matcher_matches_clean(const struct ignore_matcher *m,
 /* True when some exception pattern could re-include a path strictly below
    DIR (relative to the context root, cleaned here; "" or "." is the root),
    so a walker that found DIR excluded must still descend into it and test
-   each entry.  False means everything below DIR stays excluded whatever
-   its name, and DIR may be skipped wholesale.  The answer is conservative:
-   it ignores pattern order, so "true" only means "may".  */
+   each entry.  False means that, DIR being excluded, everything below it
+   is excluded whatever its name, and DIR may be skipped wholesale.  The answer
+   is conservative: it ignores pattern order, so "true" only means "may".  */
 bool ignore_matcher_may_include_below(const struct ignore_matcher *m,
                                       const char *dir);
 

@@ -21,7 +21,7 @@ e f'
     assert "$output" == '[]'
 }
 
-@test "expand: ${X:?msg} on an unset variable fails with the message" {
+@test "expand: an unset variable with :? fails with the message" {
     run_cbuild 2 debug-expand -- '${X:?is required}'
     assert "$stderr" =~ "is required"
 }
