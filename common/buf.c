@@ -31,7 +31,7 @@ cb_buf_add(struct cb_buf *b, const void *data, size_t len)
 }
 
 void
-cb_buf_addc(struct cb_buf *b, char c)
+cb_buf_addc_slow(struct cb_buf *b, char c)
 {
   cb_buf_add(b, &c, 1);
 }

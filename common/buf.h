@@ -15,7 +15,7 @@ struct cb_buf {
 #define CB_BUF_INIT { NULL, 0, 0 }
 
 void cb_buf_add(struct cb_buf *b, const void *data, size_t len);
-void cb_buf_addc(struct cb_buf *b, char c);
+void cb_buf_addc_slow(struct cb_buf *b, char c);
 void cb_buf_adds(struct cb_buf *b, const char *s);
 void cb_buf_addf(struct cb_buf *b, const char *fmt, ...) CB_PRINTF(2, 3);
 /* Make room for N more bytes beyond len (plus the NUL).  */
@@ -24,6 +24,18 @@ void cb_buf_truncate(struct cb_buf *b, size_t len);
 /* The contents as a C string; "" for an empty buffer.  Borrowed until the
    next change to B.  */
 const char *cb_buf_str(const struct cb_buf *b);
+
+/* Add one byte; inline because parsers add text a character at a time. */
+static inline void
+cb_buf_addc(struct cb_buf *b, char c)
+{
+  if (b->len + 1 < b->alloc) {
+    b->data[b->len++] = c;
+    b->data[b->len] = '\0';
+    return;
+  }
+  cb_buf_addc_slow(b, c);
+}
 /* Hand the contents to the caller (never NULL) and reset B.  */
 char *cb_buf_detach(struct cb_buf *b, size_t *len);
 void cb_buf_release(struct cb_buf *b);

@@ -92,12 +92,15 @@ is_all_space(const char *s)
   return n == 0;
 }
 
+/* The first character after leading whitespace is '#'.  */
 static bool
 is_comment(const char *line, size_t len)
 {
-  cleanup_free char *s = clean_line(line, len, true);
+  size_t pos = 0, w;
 
-  return s[0] == '#';
+  while (pos < len && df_is_space_at(line + pos, len - pos, &w))
+    pos += w;
+  return pos < len && line[pos] == '#';
 }
 
 static void

@@ -493,7 +493,7 @@ mount_field(struct instr_mount *m, const char *key, const char *v,
             struct cb_error **err)
 {
   uint64_t n;
-  bool b;
+  bool b = false;
 
   if (!strcmp(key, "readonly") || !strcmp(key, "ro"))
     return mount_bool(key, v, &m->readonly, err);

@@ -21,6 +21,10 @@ df_is_space_at(const char *s, size_t n, size_t *width)
 {
   uint32_t cp;
 
+  if ((unsigned char)*s < 0x80) {
+    *width = 1;
+    return *s == ' ' || (*s >= '\t' && *s <= '\r');
+  }
   *width = cb_utf8_decode(s, n, &cp);
   return cp != CB_UTF8_INVALID && cb_unicode_is_space(cp);
 }
@@ -87,7 +91,7 @@ strv_finish(struct strv *sv)
     CB_GROW(sv->v, sv->alloc, 1);
     sv->v[0] = NULL;
   }
-  v = sv->v;
+  v = cb_xreallocarray(sv->v, sv->n + 1, sizeof(*v)); /* exact size */
   sv->v = NULL;
   sv->n = sv->alloc = 0;
   return v;
