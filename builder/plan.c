@@ -2,6 +2,8 @@
 
 #include "builder/plan.h"
 
+#include "builder/scope.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -135,6 +137,32 @@ collect_deps(const struct build_plan *plan, size_t idx, struct stage_plan *sp)
   }
 }
 
+/* Expand each instruction of the stage in its scope, as the build will.
+   The stage inherits no variables from a base stage here: that comes with
+   the image config when the build runs.  */
+static int
+expand_stage(struct exec_plan *ep, struct stage_plan *sp,
+             struct cb_error **err)
+{
+  const struct build_plan *plan = ep->plan;
+  const struct stage *st = sp->stage;
+  struct stage_scope sc;
+  int rc = 0;
+
+  stage_scope_init(&sc, ep->build_args, &ep->global_args, plan->df->escape);
+  sp->expanded = cb_xcalloc(st->ninstrs, sizeof(*sp->expanded));
+  for (size_t i = 1; i < st->ninstrs && rc == 0; i++) {
+    const struct instr *in = &st->instrs[i];
+
+    sp->expanded[i] = stage_scope_expand(&sc, in, plan->df->filename, err);
+    if (sp->expanded[i] == NULL ||
+        stage_scope_apply(&sc, in, plan->df->filename, err) < 0)
+      rc = -1;
+  }
+  stage_scope_release(&sc);
+  return rc;
+}
+
 static int
 plan_stage(struct exec_plan *ep, size_t idx, struct cb_error **err)
 {
@@ -155,7 +183,7 @@ plan_stage(struct exec_plan *ep, size_t idx, struct cb_error **err)
   if (sp->base_stage >= 0)
     add_dep(sp, sp->base_stage);
   collect_deps(plan, idx, sp);
-  return 0;
+  return expand_stage(ep, sp, err);
 }
 
 /* Depth-first from the target; dependencies always have smaller indexes,
@@ -180,6 +208,7 @@ exec_plan_new(const struct build_plan *plan,
   cleanup_exec_plan struct exec_plan *ep = cb_xcalloc(1, sizeof(*ep));
 
   ep->plan = plan;
+  ep->build_args = build_args;
   ep->stages = cb_xcalloc(plan->nstages, sizeof(*ep->stages));
   ep->nstages = plan->nstages;
   if (global_args(plan, build_args, &ep->global_args, err) < 0)
@@ -205,14 +234,48 @@ exec_plan_new(const struct build_plan *plan,
   return 0;
 }
 
+/* Whether expansion changed anything worth showing.  */
+static bool
+expansion_differs(const struct instr *in, char *const *words)
+{
+  if (!instr_kind_expands(in->kind) || words == NULL)
+    return false;
+  if (in->kind == INSTR_ENV || in->kind == INSTR_LABEL ||
+      in->kind == INSTR_ARG) {
+    for (size_t i = 0; i < in->nkvs; i++) {
+      const struct instr_kv *kv = &in->kvs[i];
+      size_t klen = strlen(kv->key);
+
+      if (strncmp(words[i], kv->key, klen) != 0 ||
+          (kv->value == NULL ? words[i][klen] != '\0'
+                             : words[i][klen] != '=' ||
+                                 strcmp(words[i] + klen + 1, kv->value)))
+        return true;
+    }
+    return false;
+  }
+  for (size_t i = 0; i < in->nargs; i++) {
+    if (words[i] == NULL || strcmp(words[i], in->args[i]) != 0)
+      return true;
+  }
+  return false;
+}
+
 static void
-print_instr(const struct exec_plan *ep, const struct instr *in, FILE *out)
+print_instr(const struct exec_plan *ep, const struct instr *in,
+            char *const *words, FILE *out)
 {
   const char *text = in->node->original;
 
   while (*text == ' ' || *text == '\t')
     text++;
   fprintf(out, "  %s:%d  %s\n", ep->plan->df->filename, in->line, text);
+  if (!expansion_differs(in, words))
+    return;
+  fprintf(out, "      => %s", instr_kind_name(in->kind));
+  for (size_t i = 0; words[i] != NULL; i++)
+    fprintf(out, " %s", words[i]);
+  fputc('\n', out);
 }
 
 void
@@ -231,7 +294,7 @@ exec_plan_print(const struct exec_plan *ep, FILE *out)
             sp->base, sp->base_stage >= 0 ? " (stage)" : "",
             sp->needed ? "" : " [skipped: not needed for the target]");
     for (size_t j = 1; j < sp->stage->ninstrs; j++)
-      print_instr(ep, &sp->stage->instrs[j], out);
+      print_instr(ep, &sp->stage->instrs[j], sp->expanded[j], out);
   }
 }
 
@@ -241,8 +304,13 @@ exec_plan_free(struct exec_plan *ep)
   if (ep == NULL)
     return;
   for (size_t i = 0; i < ep->nstages; i++) {
-    free(ep->stages[i].base);
-    free(ep->stages[i].deps);
+    struct stage_plan *sp = &ep->stages[i];
+
+    for (size_t j = 0; sp->expanded != NULL && j < sp->stage->ninstrs; j++)
+      cb_strv_free(sp->expanded[j]);
+    free(sp->expanded);
+    free(sp->base);
+    free(sp->deps);
   }
   free(ep->stages);
   free(ep->order);

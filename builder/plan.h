@@ -20,10 +20,16 @@ struct stage_plan {
   bool needed;    /* the target depends on it */
   int *deps;      /* stages it uses (FROM, COPY --from, RUN --mount from) */
   size_t ndeps;
+  /* Per instruction (index as in stage->instrs), its arguments after
+     expansion in the stage's scope (builder/scope.h); [0] is NULL (FROM is
+     in base).  Owned.  The base image's own ENV is not known yet at
+     planning time.  */
+  char ***expanded;
 };
 
 struct exec_plan {
   const struct build_plan *plan; /* borrowed */
+  const struct shell_env *build_args; /* borrowed: --build-arg */
   struct shell_env global_args;  /* meta ARGs and platform ARGs, expanded */
   struct stage_plan *stages;
   size_t nstages;

@@ -110,3 +110,32 @@ load helpers
     run_cbuild 1 build "$TESTDIR/nope"
     assert "$stderr" =~ "cannot open build context '$TESTDIR/nope'"
 }
+
+@test "build: the plan shows instructions expanded in their stage's scope" {
+    ctx=$(fixture empty)
+    printf 'ARG V=1\nFROM busybox\nARG V\nARG W=${V}-w\nENV A=a B=$W\nENV A=b C=$A$B\nWORKDIR /app/$C\nRUN echo $V\nLABEL k="$V v"\n' >"$ctx/Dockerfile"
+    run_cbuild 1 build --build-arg V=9 "$ctx"
+    assert "$output" =~ "=> ARG W=9-w"
+    # The values of one ENV see the variables from before it.
+    assert "$output" =~ "=> ENV A=b C=a9-w"
+    assert "$output" =~ "=> WORKDIR /app/a9-w"
+    assert "$output" =~ "=> LABEL k=9 v"
+    # RUN is left to the shell.
+    [[ $output != *"=> RUN"* ]]
+}
+
+@test "build: a global ARG is only visible in a stage after ARG NAME" {
+    ctx=$(fixture empty)
+    printf 'ARG G=global\nFROM busybox\nWORKDIR /a/$G\nARG G\nWORKDIR /b/$G\n' >"$ctx/Dockerfile"
+    run_cbuild 1 build "$ctx"
+    assert "$output" =~ "=> WORKDIR /a/"$'\n'
+    assert "$output" =~ "=> WORKDIR /b/global"
+}
+
+@test "build: an expansion error names file and line" {
+    ctx=$(fixture empty)
+    printf 'FROM busybox\n\nWORKDIR ${DIR:?is required}\n' >"$ctx/Dockerfile"
+    run_cbuild 2 build "$ctx"
+    assert "$stderr" =~ "Dockerfile:3: WORKDIR: "
+    assert "$stderr" =~ "is required"
+}
