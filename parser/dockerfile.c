@@ -463,6 +463,12 @@ parse_instruction(struct parse_state *ps, char *first,
       return -1;
   }
   node->end_line = ps->lr.lineno;
+  /* ONBUILD's instruction spans the same lines, so that errors in the
+     trigger name the line of the ONBUILD.  */
+  if (node->inner != NULL) {
+    node->inner->start_line = node->start_line;
+    node->inner->end_line = node->end_line;
+  }
   return 0;
 }
 

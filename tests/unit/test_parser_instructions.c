@@ -224,6 +224,10 @@ static const struct bad_case onbuild_errors[] = {
   { L2 "ONBUILD ONBUILD RUN x\n", 3, "chaining ONBUILD via 'ONBUILD ONBUILD'" },
   { L2 "ONBUILD FROM x\n", 3, "isn't allowed as an ONBUILD trigger" },
   { L2 "ONBUILD maintainer x\n", 3, "isn't allowed as an ONBUILD trigger" },
+  { L4 "ONBUILD COPY --bogus a b\n", 5, "COPY: unknown flag '--bogus'" },
+  { L4 "ONBUILD FROB x\n", 5, "unknown instruction 'FROB'" },
+  { L4 "ONBUILD COPY a\n", 5, "COPY: requires at least two arguments" },
+  { L4 "ONBUILD \\\n  RUN --mount=type=nfs x\n", 5, "unsupported mount" },
 };
 
 #define RM(spec) L2 "RUN --mount=" spec " true\n"
@@ -718,6 +722,7 @@ test_onbuild(void)
     return;
   is_int(in->trigger->kind, INSTR_COPY, "trigger is COPY");
   is_str(in->trigger->from, "b", "trigger flags typed");
+  is_int(in->trigger->line, 3, "trigger on the ONBUILD line");
 }
 
 static void
