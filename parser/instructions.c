@@ -158,6 +158,20 @@ parse_bool(const char *s, bool *b)
   return -1;
 }
 
+/* A boolean flag's value as BuildKit's BFlags reads it: "true" or
+   "false" in any case (not strconv.ParseBool's "1", "t", ...).  */
+static int
+parse_flag_bool(const char *s, bool *b)
+{
+  if (strcasecmp(s, "true") == 0)
+    *b = true;
+  else if (strcasecmp(s, "false") == 0)
+    *b = false;
+  else
+    return -1;
+  return 0;
+}
+
 static const struct flag_spec *
 find_flag(const struct flag_spec *specs, const char *name)
 {
@@ -192,9 +206,10 @@ check_flags(const struct df_node *node, const struct flag_spec *specs,
       if (strcmp(other, name) == 0)
         return fail_at(w, err, "duplicate flag '--%s'", name);
     }
-    if (spec->type != FLAG_BOOL && (value == NULL || *value == '\0'))
+    if (value == NULL ? spec->type != FLAG_BOOL : *value == '\0')
       return fail_at(w, err, "missing a value on flag '--%s'", name);
-    if (spec->type == FLAG_BOOL && value != NULL && parse_bool(value, &b) < 0)
+    if (spec->type == FLAG_BOOL && value != NULL &&
+        parse_flag_bool(value, &b) < 0)
       return fail_at(w, err, "expecting a boolean for flag '--%s', not '%s'",
                      name, value);
   }
@@ -226,7 +241,7 @@ flag_bool(const struct df_node *node, const char *name)
   if (v == NULL)
     return -1;
   if (*v != '\0')
-    parse_bool(v, &b); /* checked by check_flags */
+    parse_flag_bool(v, &b); /* checked by check_flags */
   return b;
 }
 

@@ -110,6 +110,11 @@ static const struct bad_case flag_errors[] = {
   { L2 "COPY --from x y\n", 3, "missing a value on flag '--from'" },
   { L4 "COPY --chown x y\n", 5, "missing a value on flag '--chown'" },
   { L2 "COPY --link=maybe a b\n", 3, "boolean for flag '--link'" },
+  { L2 "COPY --link=1 a b\n", 3, "boolean for flag '--link'" },
+  { L2 "COPY --link=yes a b\n", 3, "boolean for flag '--link'" },
+  { L2 "COPY --link=t a b\n", 3, "boolean for flag '--link'" },
+  { L2 "COPY --link= a b\n", 3, "missing a value on flag '--link'" },
+  { L2 "ADD --keep-git-dir=\"\" a b\n", 3, "missing a value on flag" },
   { L2 "ADD --from=x a b\n", 3, "ADD: unknown flag '--from'" },
   { L2 "ADD --parents a b\n", 3, "ADD: unknown flag '--parents'" },
   { L2 "COPY --checksum=sha256:0 a b\n", 3, "unknown flag '--checksum'" },
@@ -316,8 +321,10 @@ test_copy_bools(void)
     const char *flag;
     bool want;
   } cases[] = {
-    { "--link=false", false }, { "--link=true", true }, { "--link=TRUE", true },
-    { "--link=False", false }, { "--link", true },
+    { "--link=false", false }, { "--link=true", true },
+    { "--link=TRUE", true },   { "--link=False", false },
+    { "--link=tRuE", true },   { "--link=fAlSe", false },
+    { "--link", true },
   };
 
   for (size_t i = 0; i < CB_N_ELEMENTS(cases); i++) {
