@@ -2,6 +2,7 @@
 
 #include "parser/instructions.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,36 +265,117 @@ flag_list(const struct df_node *node, const char *name, size_t *n)
 }
 
 /* Go's time.ParseDuration: a sequence of decimal numbers with units
-   ns us µs ms s m h, optionally signed.  */
+   ns us µs ms s m h, optionally signed.  Integers as Go computes them
+   (only a fraction goes through a double), so that the nanoseconds put
+   into an image config are Docker's to the last digit.  */
+
+#define DURATION_LIMIT (UINT64_C(1) << 63) /* |int64| of the most negative */
+
+static bool
+is_digit(char c)
+{
+  return c >= '0' && c <= '9';
+}
+
+/* The digits at *P; false when they go past DURATION_LIMIT.  */
+static bool
+duration_int(const char **p, uint64_t *x)
+{
+  for (*x = 0; is_digit(**p); (*p)++) {
+    if (*x > DURATION_LIMIT / 10)
+      return false;
+    *x = *x * 10 + (uint64_t)(**p - '0');
+    if (*x > DURATION_LIMIT)
+      return false;
+  }
+  return true;
+}
+
+/* The digits after a '.': digits past 63 bits add no precision.  */
+static void
+duration_fraction(const char **p, uint64_t *x, double *scale)
+{
+  bool full = false;
+
+  for (*x = 0, *scale = 1; is_digit(**p); (*p)++) {
+    uint64_t y = *x * 10 + (uint64_t)(**p - '0');
+
+    if (full || *x > (DURATION_LIMIT - 1) / 10 || y > DURATION_LIMIT) {
+      full = true;
+      continue;
+    }
+    *x = y;
+    *scale *= 10;
+  }
+}
+
+/* The unit is every character up to the next digit or '.'.  */
 static int
-duration_unit(const char **p, double *scale)
+duration_unit(const char **p, uint64_t *ns)
 {
   static const struct {
     const char *unit;
-    double ns;
+    uint64_t ns;
   } units[] = {
-    { "ns", 1 },        { "us", 1e3 },      { "\xC2\xB5s", 1e3 },
-    { "\xCE\xBCs", 1e3 }, { "ms", 1e6 },      { "s", 1e9 },
-    { "m", 60e9 },      { "h", 3600e9 },
+    { "ns", 1 },
+    { "us", 1000 },
+    { "\xC2\xB5s", 1000 }, /* U+00B5 MICRO SIGN */
+    { "\xCE\xBCs", 1000 }, /* U+03BC GREEK SMALL LETTER MU */
+    { "ms", 1000000 },
+    { "s", 1000000000 },
+    { "m", UINT64_C(60000000000) },
+    { "h", UINT64_C(3600000000000) },
   };
+  size_t n = 0;
 
+  while ((*p)[n] != '\0' && (*p)[n] != '.' && !is_digit((*p)[n]))
+    n++;
   for (size_t i = 0; i < CB_N_ELEMENTS(units); i++) {
-    size_t n = strlen(units[i].unit);
-
-    if (strncmp(*p, units[i].unit, n) == 0) {
+    if (strlen(units[i].unit) == n && memcmp(*p, units[i].unit, n) == 0) {
       *p += n;
-      *scale = units[i].ns;
+      *ns = units[i].ns;
       return 0;
     }
   }
   return -1;
 }
 
+/* One "NUMBER UNIT" of a duration into *NS (at most DURATION_LIMIT).  */
+static int
+duration_part(const char **p, uint64_t *ns)
+{
+  const char *start = *p;
+  uint64_t v, frac = 0, unit;
+  double scale = 1;
+  bool pre, post = false;
+
+  if (!duration_int(p, &v))
+    return -1;
+  pre = *p != start;
+  if (**p == '.') {
+    const char *f0 = ++*p;
+
+    duration_fraction(p, &frac, &scale);
+    post = *p != f0;
+  }
+  if (!pre && !post) /* ".s" */
+    return -1;
+  if (duration_unit(p, &unit) < 0 || v > DURATION_LIMIT / unit)
+    return -1;
+  v *= unit;
+  if (frac > 0)
+    v += (uint64_t)((double)frac * ((double)unit / scale));
+  if (v > DURATION_LIMIT)
+    return -1;
+  *ns = v;
+  return 0;
+}
+
 int
 instr_parse_duration(const char *s, int64_t *ns, struct cb_error **err)
 {
   const char *p = s;
-  double total = 0;
+  uint64_t total = 0;
   bool neg = false;
 
   if (*p == '+' || *p == '-')
@@ -305,22 +387,17 @@ instr_parse_duration(const char *s, int64_t *ns, struct cb_error **err)
   if (*p == '\0')
     return cb_fail(err, CB_ERR_PARSE, 0, "invalid duration '%s'", s);
   while (*p != '\0') {
-    double v = 0, frac = 0.1, scale;
-    bool digits = false;
+    uint64_t part;
 
-    for (; *p >= '0' && *p <= '9'; p++, digits = true)
-      v = v * 10 + (*p - '0');
-    if (*p == '.') {
-      for (p++; *p >= '0' && *p <= '9'; p++, frac /= 10, digits = true)
-        v += (*p - '0') * frac;
-    }
-    if (!digits || duration_unit(&p, &scale) < 0)
+    if (!is_digit(*p) && *p != '.')
       return cb_fail(err, CB_ERR_PARSE, 0, "invalid duration '%s'", s);
-    total += v * scale;
-    if (total > 9.2e18)
+    if (duration_part(&p, &part) < 0 ||
+        __builtin_add_overflow(total, part, &total) || total > DURATION_LIMIT)
       return cb_fail(err, CB_ERR_PARSE, 0, "invalid duration '%s'", s);
   }
-  *ns = (int64_t)(neg ? -total : total);
+  if (!neg && total > (uint64_t)INT64_MAX)
+    return cb_fail(err, CB_ERR_PARSE, 0, "invalid duration '%s'", s);
+  *ns = neg ? (int64_t)(0 - total) : (int64_t)total;
   return 0;
 }
 
@@ -343,19 +420,25 @@ parse_health_duration(const struct df_node *node, const char *name,
   return 0;
 }
 
+/* Go's strconv.ParseInt(V, 10, 32): an optional sign, then digits only
+   (no spaces), within int32.  */
 static int
 parse_retries(const char *v, int *out, const struct where *w,
               struct cb_error **err)
 {
-  char *end = NULL;
-  long n;
+  const char *digits;
+  long long n;
 
   *out = -1;
   if (v == NULL)
     return 0;
-  n = strtol(v, &end, 10);
-  if (*v == '\0' || *end != '\0' || n > 1000000)
+  digits = v + (*v == '+' || *v == '-');
+  if (*digits == '\0' || digits[strspn(digits, "0123456789")] != '\0')
     return fail_at(w, err, "--retries: invalid number '%s'", v);
+  errno = 0;
+  n = strtoll(v, NULL, 10);
+  if (errno == ERANGE || n > INT32_MAX || n < INT32_MIN)
+    return fail_at(w, err, "--retries: '%s' is out of range", v);
   if (n < 0)
     return fail_at(w, err, "--retries cannot be negative");
   *out = (int)n;

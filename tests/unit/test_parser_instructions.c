@@ -201,6 +201,11 @@ static const struct bad_case health_errors[] = {
   { L2 "HEALTHCHECK --retries=-1 CMD x\n", 3, "--retries cannot be negative" },
   { L2 "HEALTHCHECK --retries=abc CMD x\n", 3, "invalid number 'abc'" },
   { L2 "HEALTHCHECK --retries=1.5 CMD x\n", 3, "invalid number '1.5'" },
+  { L2 "HEALTHCHECK --retries=\" 3\" CMD x\n", 3, "invalid number ' 3'" },
+  { L2 "HEALTHCHECK --retries=3x CMD x\n", 3, "invalid number '3x'" },
+  { L2 "HEALTHCHECK --retries=+ CMD x\n", 3, "invalid number '+'" },
+  { L2 "HEALTHCHECK --retries=2147483648 CMD x\n", 3, "out of range" },
+  { L2 "HEALTHCHECK --retries=-2147483649 CMD x\n", 3, "out of range" },
   { L2 "HEALTHCHECK --interval=1s --interval=2s CMD x\n", 3,
     "duplicate flag '--interval'" },
   { L2 "HEALTHCHECK --bogus=1 CMD x\n", 3, "unknown flag '--bogus'" },
@@ -613,10 +618,24 @@ test_durations(void)
     { "1.000000001s", 1000000001 },
     { "0.3s", 300000000 },
     { "1h1m1s1ms1us1ns", 3661001001001LL },
+    { "2562047h", 9223369200000000000LL },
+    { "9223372036.854775807s", 9223372036854775807LL },
+    { "-9223372036.854775808s", (-9223372036854775807LL - 1) },
+    { "2562047.788015215h", 9223372036854774000LL },
+    { "0.1234567890123456789s", 123456789 },
+    { "1.1s", 1100000000 },
+    { "4.35s", 4350000000LL },
+    { "0.29s", 290000000 },
+    { "1.001ms", 1001000 },
+    { "1.5m", 90000000000LL },
+    { "01s", 1000000000 },
   };
   static const char *const bad[] = {
-    "",    "1", "s", "1x",   ".",           ".s",       "1h-1m",
-    "1 s", "-", "+", "1e3s", "9223372037s", "2562048h", "0x10s",
+    "",     "1",           "s",        "1x",     ".",
+    ".s",   "1h-1m",       "1 s",      "-",      "+",
+    "1e3s", "9223372037s", "2562048h", "0x10s",  "9223372036.854775808s",
+    "1sec", "1S",          "1H",       "s1",     "1m.s",
+    "--1s", "1s ",         " 1s",      "1.2.3s",
   };
 
   for (size_t i = 0; i < CB_N_ELEMENTS(good); i++) {
