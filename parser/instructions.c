@@ -445,37 +445,63 @@ parse_retries(const char *v, int *out, const struct where *w,
   return 0;
 }
 
-/* Split a --mount value at commas, honouring double-quoted fields as
-   encoding/csv does ("a=b","c=d,e").  */
-static char **
-split_csv(const char *s)
-{
-  char **v = NULL;
-  size_t n = 0, alloc = 0;
-  struct cb_buf field = CB_BUF_INIT;
-  bool quoted = false;
+#define CSV_QUOTE_ERROR "extraneous or missing '\"' in quoted field"
 
-  for (const char *p = s;; p++) {
-    if (*p == '"' && (quoted || field.len == 0)) {
-      if (quoted && p[1] == '"') {
-        cb_buf_addc(&field, '"');
-        p++;
-      } else {
-        quoted = !quoted;
-      }
+/* A quoted CSV field at *PP (on its opening quote): "" is one quote, and
+   the closing quote must end the field.  */
+static int
+csv_quoted(const char **pp, struct cb_buf *field, struct cb_error **err)
+{
+  const char *p = *pp + 1;
+
+  for (;;) {
+    const char *q = strchr(p, '"');
+
+    if (q == NULL)
+      return cb_fail(err, CB_ERR_PARSE, 0, CSV_QUOTE_ERROR);
+    cb_buf_add(field, p, (size_t)(q - p));
+    if (q[1] == '"') {
+      cb_buf_addc(field, '"');
+      p = q + 2;
       continue;
     }
-    if ((*p == ',' && !quoted) || *p == '\0') {
-      CB_GROW(v, alloc, n + 2);
-      v[n++] = cb_buf_detach(&field, NULL);
-      v[n] = NULL;
-      if (*p == '\0')
-        break;
-      continue;
-    }
-    cb_buf_addc(&field, *p);
+    if (q[1] != ',' && q[1] != '\0')
+      return cb_fail(err, CB_ERR_PARSE, 0, CSV_QUOTE_ERROR);
+    *pp = q + 1;
+    return 0;
   }
-  return v;
+}
+
+/* Split a --mount value into fields as Go's encoding/csv reads one record
+   (BuildKit's parser does): a field that starts with '"' is quoted, a
+   quote anywhere else is an error.  New NULL-terminated array, or NULL. */
+static char **
+split_csv(const char *s, struct cb_error **err)
+{
+  cleanup_strv char **v = NULL;
+  size_t n = 0, alloc = 0;
+  const char *p = s;
+
+  for (;;) {
+    cleanup_buf struct cb_buf field = CB_BUF_INIT;
+    size_t len = strcspn(p, ",");
+
+    if (*p == '"') {
+      if (csv_quoted(&p, &field, err) < 0)
+        return NULL;
+    } else if (memchr(p, '"', len) != NULL) {
+      return cb_fail_null(err, CB_ERR_PARSE, 0,
+                          "bare '\"' in non-quoted field");
+    } else {
+      cb_buf_add(&field, p, len);
+      p += len;
+    }
+    CB_GROW(v, alloc, n + 2);
+    v[n++] = cb_buf_detach(&field, NULL);
+    v[n] = NULL;
+    if (*p++ == '\0')
+      return steal_ptr(&v);
+  }
 }
 
 static int
@@ -536,14 +562,15 @@ parse_size(const char *v, uint64_t *out)
   return 0;
 }
 
+static const char *const mount_type_names[] = { "bind", "cache", "tmpfs",
+                                                "secret", "ssh" };
+
+/* Type and sharing values are case-insensitive, as in BuildKit.  */
 static int
 mount_type_of(const char *v, enum mount_type *t)
 {
-  static const char *const names[] = { "bind", "cache", "tmpfs", "secret",
-                                       "ssh" };
-
-  for (size_t i = 0; i < CB_N_ELEMENTS(names); i++) {
-    if (strcmp(v, names[i]) == 0) {
+  for (size_t i = 0; i < CB_N_ELEMENTS(mount_type_names); i++) {
+    if (strcasecmp(v, mount_type_names[i]) == 0) {
       *t = (enum mount_type)i;
       return 0;
     }
@@ -557,7 +584,7 @@ mount_sharing_of(const char *v, enum mount_sharing *s)
   static const char *const names[] = { "shared", "private", "locked" };
 
   for (size_t i = 0; i < CB_N_ELEMENTS(names); i++) {
-    if (strcmp(v, names[i]) == 0) {
+    if (strcasecmp(v, names[i]) == 0) {
       *s = (enum mount_sharing)i;
       return 0;
     }
@@ -572,6 +599,14 @@ set_str(char **field, const char *v)
   *field = cb_xstrdup(v);
 }
 
+/* One --mount value being read: the mount and which keys were given. */
+struct mount_reader {
+  struct instr_mount *m;
+  bool readonly_set;
+  bool sharing_set;
+  bool required_set;
+};
+
 static int
 mount_bool(const char *key, const char *v, bool *b, struct cb_error **err)
 {
@@ -585,24 +620,66 @@ mount_bool(const char *key, const char *v, bool *b, struct cb_error **err)
   return 0;
 }
 
-/* One key of a --mount value; V is NULL for a bare key.  */
+/* readonly/ro, readwrite/rw and required: bare, or with a boolean.
+   Returns 1 when KEY is one of them, 0 when not, -1 on error.  */
 static int
-mount_field(struct instr_mount *m, const char *key, const char *v,
-            struct cb_error **err)
+mount_bool_field(struct mount_reader *r, const char *key, const char *v,
+                 struct cb_error **err)
 {
-  uint64_t n;
   bool b = false;
 
-  if (!strcmp(key, "readonly") || !strcmp(key, "ro"))
-    return mount_bool(key, v, &m->readonly, err);
+  if (!strcmp(key, "readonly") || !strcmp(key, "ro")) {
+    r->readonly_set = true;
+    return mount_bool(key, v, &r->m->readonly, err) < 0 ? -1 : 1;
+  }
   if (!strcmp(key, "readwrite") || !strcmp(key, "rw")) {
     if (mount_bool(key, v, &b, err) < 0)
       return -1;
-    m->readonly = !b;
-    return 0;
+    r->readonly_set = true;
+    r->m->readonly = !b;
+    return 1;
   }
-  if (!strcmp(key, "required"))
-    return mount_bool(key, v, &m->required, err);
+  if (!strcmp(key, "required")) {
+    r->required_set = true;
+    return mount_bool(key, v, &r->m->required, err) < 0 ? -1 : 1;
+  }
+  return 0;
+}
+
+static int
+mount_number_field(struct instr_mount *m, const char *key, const char *v,
+                   struct cb_error **err)
+{
+  uint64_t n;
+
+  if (!strcmp(key, "mode")) {
+    if (parse_uint(v, 8, 07777, &n) < 0)
+      return cb_fail(err, CB_ERR_PARSE, 0, "invalid mode '%s'", v);
+    m->mode = (uint32_t)n;
+    m->has_mode = true;
+  } else if (!strcmp(key, "size")) {
+    if (parse_size(v, &m->size) < 0)
+      return cb_fail(err, CB_ERR_PARSE, 0, "invalid size '%s'", v);
+    m->has_size = true;
+  } else {
+    if (parse_uint(v, 10, UINT32_MAX - 1, &n) < 0)
+      return cb_fail(err, CB_ERR_PARSE, 0, "invalid %s '%s'", key, v);
+    *(key[0] == 'u' ? &m->uid : &m->gid) = (uint32_t)n;
+    *(key[0] == 'u' ? &m->has_uid : &m->has_gid) = true;
+  }
+  return 0;
+}
+
+/* One key of a --mount value; V is NULL for a bare key.  */
+static int
+mount_field(struct mount_reader *r, const char *key, const char *v,
+            struct cb_error **err)
+{
+  struct instr_mount *m = r->m;
+  int rc = mount_bool_field(r, key, v, err);
+
+  if (rc != 0)
+    return rc < 0 ? -1 : 0;
   if (v == NULL)
     return cb_fail(err, CB_ERR_PARSE, 0, "'%s' must be a key=value pair",
                    key);
@@ -615,6 +692,10 @@ mount_field(struct instr_mount *m, const char *key, const char *v,
   } else if (!strcmp(key, "source") || !strcmp(key, "src")) {
     set_str(&m->source, v);
   } else if (!strcmp(key, "from")) {
+    /* Not expanded: BuildKit refuses a '$' followed by anything.  */
+    if (strchr(v, '$') != NULL && strchr(v, '$')[1] != '\0')
+      return cb_fail(err, CB_ERR_PARSE, 0,
+                     "'from' does not take variables, name a stage instead");
     set_str(&m->from, v);
   } else if (!strcmp(key, "id")) {
     set_str(&m->id, v);
@@ -624,45 +705,34 @@ mount_field(struct instr_mount *m, const char *key, const char *v,
     if (mount_sharing_of(v, &m->sharing) < 0)
       return cb_fail(err, CB_ERR_PARSE, 0, "unsupported sharing value '%s'",
                      v);
-  } else if (!strcmp(key, "mode")) {
-    if (parse_uint(v, 8, 07777, &n) < 0)
-      return cb_fail(err, CB_ERR_PARSE, 0, "invalid mode '%s'", v);
-    m->mode = (uint32_t)n;
-    m->has_mode = true;
-  } else if (!strcmp(key, "uid") || !strcmp(key, "gid")) {
-    if (parse_uint(v, 10, UINT32_MAX - 1, &n) < 0)
-      return cb_fail(err, CB_ERR_PARSE, 0, "invalid %s '%s'", key, v);
-    *(key[0] == 'u' ? &m->uid : &m->gid) = (uint32_t)n;
-    *(key[0] == 'u' ? &m->has_uid : &m->has_gid) = true;
-  } else if (!strcmp(key, "size")) {
-    if (parse_size(v, &m->size) < 0)
-      return cb_fail(err, CB_ERR_PARSE, 0, "invalid size '%s'", v);
-    m->has_size = true;
+    r->sharing_set = true;
+  } else if (!strcmp(key, "mode") || !strcmp(key, "uid") ||
+             !strcmp(key, "gid") || !strcmp(key, "size")) {
+    return mount_number_field(m, key, v, err);
   } else {
     return cb_fail(err, CB_ERR_PARSE, 0, "unexpected key '%s'", key);
   }
   return 0;
 }
 
-/* What each mount type needs, once all keys are read.  */
+/* Keys that only some types take (BuildKit's validateMount).  */
 static int
-mount_check(struct instr_mount *m, struct cb_error **err)
+mount_check_keys(const struct mount_reader *r, struct cb_error **err)
 {
-  switch (m->type) {
-  case MOUNT_BIND:
-  case MOUNT_CACHE:
-  case MOUNT_TMPFS:
-    if (m->target == NULL)
-      return cb_fail(err, CB_ERR_PARSE, 0, "mount has no target");
-    break;
-  case MOUNT_SECRET:
-    if (m->id == NULL && m->target == NULL && m->env == NULL)
-      return cb_fail(err, CB_ERR_PARSE, 0,
-                     "secret mount needs an id, a target or an env");
-    break;
-  case MOUNT_SSH:
-    break;
-  }
+  const struct instr_mount *m = r->m;
+  const char *type = mount_type_names[m->type];
+  bool file_info = m->type == MOUNT_CACHE || m->type == MOUNT_SECRET ||
+                   m->type == MOUNT_SSH;
+
+  if (!file_info && (m->has_mode || m->has_uid || m->has_gid))
+    return cb_fail(err, CB_ERR_PARSE, 0, "'%s' is not allowed for %s mounts",
+                   m->has_mode ? "mode" : m->has_uid ? "uid" : "gid", type);
+  if (r->sharing_set && m->type != MOUNT_CACHE)
+    return cb_fail(err, CB_ERR_PARSE, 0, "'sharing' is only for cache "
+                                         "mounts, not %s", type);
+  if (r->required_set && m->type != MOUNT_SECRET && m->type != MOUNT_SSH)
+    return cb_fail(err, CB_ERR_PARSE, 0, "'required' is only for secret and "
+                                         "ssh mounts, not %s", type);
   if (m->from != NULL && m->type != MOUNT_BIND && m->type != MOUNT_CACHE)
     return cb_fail(err, CB_ERR_PARSE, 0, "'from' is only for bind and cache "
                                          "mounts");
@@ -671,39 +741,76 @@ mount_check(struct instr_mount *m, struct cb_error **err)
   return 0;
 }
 
+/* What each mount type needs, once all keys are read.  */
+static int
+mount_check(struct mount_reader *r, struct cb_error **err)
+{
+  struct instr_mount *m = r->m;
+
+  if (mount_check_keys(r, err) < 0)
+    return -1;
+  switch (m->type) {
+  case MOUNT_BIND:
+  case MOUNT_CACHE:
+  case MOUNT_TMPFS:
+    if (m->target == NULL)
+      return cb_fail(err, CB_ERR_PARSE, 0, "mount has no target");
+    break;
+  case MOUNT_SECRET:
+    if (m->source != NULL && m->id != NULL)
+      return cb_fail(err, CB_ERR_PARSE, 0,
+                     "a secret mount takes 'id' or 'source', not both");
+    if (m->source != NULL) /* BuildKit takes the source as the id */
+      m->id = cb_xstrdup(m->source);
+    if (m->id == NULL && m->target == NULL && m->env == NULL)
+      return cb_fail(err, CB_ERR_PARSE, 0,
+                     "secret mount needs an id, a target or an env");
+    break;
+  case MOUNT_SSH:
+    break;
+  }
+  return 0;
+}
+
+static char *
+mount_key(const char *field, const char *eq)
+{
+  char *key = eq != NULL ? cb_xstrndup(field, (size_t)(eq - field))
+                         : cb_xstrdup(field);
+
+  for (char *c = key; *c != '\0'; c++) {
+    if (*c >= 'A' && *c <= 'Z')
+      *c = (char)(*c - 'A' + 'a');
+  }
+  return key;
+}
+
 int
 instr_parse_mount(const char *spec, struct instr_mount *m,
                   struct cb_error **err)
 {
-  cleanup_strv char **fields = split_csv(spec);
-  bool readonly_set = false;
+  cleanup_strv char **fields = NULL;
+  struct mount_reader r = { m, false, false, false };
 
   memset(m, 0, sizeof(*m));
+  fields = split_csv(spec, err);
+  if (fields == NULL)
+    return -1;
   for (size_t i = 0; fields[i] != NULL; i++) {
-    cleanup_free char *key = NULL;
     char *eq = strchr(fields[i], '=');
+    cleanup_free char *key = mount_key(fields[i], eq);
 
-    if (fields[i][0] == '\0')
-      continue;
-    key = eq != NULL ? cb_xstrndup(fields[i], (size_t)(eq - fields[i]))
-                     : cb_xstrdup(fields[i]);
-    for (char *c = key; *c != '\0'; c++) {
-      if (*c >= 'A' && *c <= 'Z')
-        *c = (char)(*c - 'A' + 'a');
-    }
-    if (mount_field(m, key, eq != NULL ? eq + 1 : NULL, err) < 0) {
+    if (mount_field(&r, key, eq != NULL ? eq + 1 : NULL, err) < 0) {
       instr_mount_release(m);
       return -1;
     }
-    readonly_set |= !strcmp(key, "readonly") || !strcmp(key, "ro") ||
-                    !strcmp(key, "readwrite") || !strcmp(key, "rw");
   }
   /* Bind, secret and ssh mounts are read-only unless "rw" says otherwise;
      cache and tmpfs mounts are writable.  */
-  if (!readonly_set)
+  if (!r.readonly_set)
     m->readonly = m->type == MOUNT_BIND || m->type == MOUNT_SECRET ||
                   m->type == MOUNT_SSH;
-  if (mount_check(m, err) < 0) {
+  if (mount_check(&r, err) < 0) {
     instr_mount_release(m);
     return -1;
   }

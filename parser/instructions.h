@@ -59,7 +59,8 @@ enum mount_sharing {
 };
 
 /* One RUN --mount, as typed options.  Strings are owned, NULL when not
-   given.  */
+   given.  A secret's source is also its id (BuildKit takes "source" as
+   another name for "id").  */
 struct instr_mount {
   enum mount_type type;
   char *target;
