@@ -873,7 +873,8 @@ type_from(struct instr *in, const struct where *w, struct cb_error **err)
       *c = (char)(*c - 'A' + 'a');
   }
   in->stage_name = name;
-  if (!valid_stage_name(name) && strchr(name, '$') == NULL)
+  /* Never expanded (BuildKit refuses "AS $NAME" too).  */
+  if (!valid_stage_name(name))
     return fail_at(w, err, "invalid stage name '%s'", in->args[2]);
   return 0;
 }
