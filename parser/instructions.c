@@ -1005,6 +1005,20 @@ type_health(struct instr *in, const struct where *w, struct cb_error **err)
   return parse_retries(flag_value(node, "retries"), &h->retries, w, err);
 }
 
+static int
+type_volume(struct instr *in, const struct where *w, struct cb_error **err)
+{
+  if (need_args(in, 1, SIZE_MAX, w, err) < 0)
+    return -1;
+  for (size_t i = 0; i < in->nargs; i++) {
+    cleanup_free char *v = df_trim_space(in->args[i]);
+
+    if (v[0] == '\0')
+      return fail_at(w, err, "a volume cannot be an empty string");
+  }
+  return 0;
+}
+
 static int type_instr(struct instr *in, const struct df_node *node,
                       const char *file, struct cb_error **err);
 
@@ -1050,8 +1064,9 @@ type_by_kind(struct instr *in, const char *file, const struct where *w,
   case INSTR_ONBUILD:
     return type_onbuild(in, file, w, err);
   case INSTR_EXPOSE:
-  case INSTR_VOLUME:
     return need_args(in, 1, SIZE_MAX, w, err);
+  case INSTR_VOLUME:
+    return type_volume(in, w, err);
   case INSTR_USER:
   case INSTR_WORKDIR:
   case INSTR_STOPSIGNAL:

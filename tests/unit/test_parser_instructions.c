@@ -149,6 +149,8 @@ static const struct bad_case arg_errors[] = {
   { L2 "EXPOSE\n", 3, "EXPOSE: requires at least one argument" },
   { L2 "VOLUME\n", 3, "VOLUME: requires at least one argument" },
   { L2 "VOLUME []\n", 3, "VOLUME: requires at least one argument" },
+  { L2 "VOLUME [\"/a\", \"\"]\n", 3, "a volume cannot be an empty string" },
+  { L2 "VOLUME [\" \\t\"]\n", 3, "a volume cannot be an empty string" },
   { L2 "ENV\n", 3, "ENV: requires at least one argument" },
   { L2 "LABEL\n", 3, "LABEL: requires at least one argument" },
   { L2 "ARG\n", 3, "ARG: requires at least one argument" },
