@@ -88,13 +88,27 @@ df_quote(struct cb_buf *out, const char *s)
   quote_with(out, s, false);
 }
 
+/* A space before each part but the first after the '(' at OPEN: upstream
+   trims the line, which matters when the keyword is empty (a lone escape
+   line at the end of the file gives the node ("")).  */
+static void
+add_sep(struct cb_buf *out, size_t open)
+{
+  if (out->len > open)
+    cb_buf_addc(out, ' ');
+}
+
 static void
 dump_node(const struct df_node *node, struct cb_buf *out)
 {
+  size_t open;
+
   cb_buf_addc(out, '(');
+  open = out->len;
   cb_buf_adds(out, node->keyword);
   if (node->nflags > 0) {
-    cb_buf_adds(out, " [");
+    add_sep(out, open);
+    cb_buf_addc(out, '[');
     for (size_t i = 0; i < node->nflags; i++) {
       if (i > 0)
         cb_buf_addc(out, ' ');
@@ -103,11 +117,11 @@ dump_node(const struct df_node *node, struct cb_buf *out)
     cb_buf_addc(out, ']');
   }
   if (node->inner != NULL) {
-    cb_buf_addc(out, ' ');
+    add_sep(out, open);
     dump_node(node->inner, out);
   }
   for (size_t i = 0; i < node->nargs; i++) {
-    cb_buf_addc(out, ' ');
+    add_sep(out, open);
     quote_with(out, node->args[i], node->json);
   }
   cb_buf_addc(out, ')');

@@ -217,6 +217,7 @@ static const struct dump_case line_dumps[] = {
     "a\n",
     "(from\xC2\xA0"
     "a \"\")\n" },
+  { "FROM a\nFOO( (bar\n", "(from \"a\")\n(foo( \"\")\n" },
 };
 
 /* Continuation lines.  */
@@ -246,6 +247,9 @@ static const struct dump_case continuation_dumps[] = {
     "(from \"a\")\n(run \"something\")\n" },
   /* A continued line that becomes a directive-looking comment later.  */
   { "FROM a\nRUN a \\\n #escape=`\n b\n", "(from \"a\")\n(run \"a  b\")\n" },
+  /* A line of only an escape at the end gives an empty instruction.  */
+  { "FROM a\n\\\n", "(from \"a\")\n(\"\")\n" },
+  { "FROM a\n\\\n\n# c\n", "(from \"a\")\n(\"\")\n" },
 };
 
 static void
