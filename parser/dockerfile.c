@@ -496,10 +496,20 @@ parse_lines(struct parse_state *ps, struct cb_error **err)
   }
 }
 
-static bool
-has_nul(const char *text, size_t len)
+/* The 1-based line of the first NUL byte in TEXT, or 0 if there is none.
+   Nodes are C strings, so a NUL cannot be carried; refusing it is safer
+   than cutting the line short.  */
+static int
+nul_line(const char *text, size_t len)
 {
-  return memchr(text, '\0', len) != NULL;
+  const char *nul = memchr(text, '\0', len);
+  int line = 1;
+
+  if (nul == NULL)
+    return 0;
+  for (const char *p = text; p < nul; p++)
+    line += *p == '\n';
+  return line;
 }
 
 int
@@ -519,9 +529,9 @@ dockerfile_parse(const char *filename, const char *text, size_t len,
   if (len > CB_MAX_DOCKERFILE_SIZE)
     return cb_fail(err, CB_ERR_UNSAFE, 0, "%s: larger than %u bytes",
                    filename, CB_MAX_DOCKERFILE_SIZE);
-  if (has_nul(text, len))
-    return cb_fail(err, CB_ERR_PARSE, 0, "%s: contains a NUL byte",
-                   filename);
+  if (nul_line(text, len) > 0)
+    return cb_fail(err, CB_ERR_PARSE, 0, "%s:%d: contains a NUL byte",
+                   filename, nul_line(text, len));
   if (parse_lines(&ps, err) < 0)
     return -1;
   if (df->nnodes == 0)

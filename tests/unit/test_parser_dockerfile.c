@@ -337,6 +337,13 @@ test_heredoc_line_limit(void)
 static void
 test_bytes(void)
 {
+  static const char nul[] = "FROM a\nRUN a\0b\n";
+  static const char nul3[] = "FROM a\n# c\n\0\n";
+
+  check_fails(nul, sizeof(nul) - 1, CB_ERR_PARSE,
+              "Dockerfile:2: ", "contains a NUL byte");
+  check_fails(nul3, sizeof(nul3) - 1, CB_ERR_PARSE,
+              "Dockerfile:3: ", "contains a NUL byte");
   check_fails("", 0, CB_ERR_PARSE, "Dockerfile", "no instructions");
   check_fails("\xEF\xBB\xBF", 3, CB_ERR_PARSE, "Dockerfile", "no instructions");
   check_fails("# escape=`\n\n# c\n  \n", 19, CB_ERR_PARSE, "Dockerfile",
