@@ -19,7 +19,9 @@ struct line_reader {
   const char *text;
   size_t len;
   size_t pos;
-  int lineno; /* 1-based number of the line last read */
+  int lineno;      /* 1-based number of the line last read */
+  const char *raw; /* the line last read, with its line ending */
+  size_t raw_len;
 };
 
 struct parse_state {
@@ -51,6 +53,8 @@ next_line(struct parse_state *ps, const char **line, size_t *len,
   n = nl != NULL ? (size_t)(nl - start) : lr->len - lr->pos;
   lr->pos += n + (nl != NULL);
   lr->lineno++;
+  lr->raw = start;
+  lr->raw_len = n + (nl != NULL);
   if (n >= CB_MAX_DOCKERFILE_LINE)
     return cb_fail(err, CB_ERR_UNSAFE, 0, "%s:%d: line too long (%zu bytes)",
                    ps->df->filename, lr->lineno, n);
@@ -343,7 +347,9 @@ find_heredocs(const char *line, struct df_node *node, struct cb_error **err)
   return 0;
 }
 
-/* Read each heredoc body: raw lines up to the delimiter.  */
+/* Read each heredoc body: raw lines up to the delimiter, kept byte for
+   byte with their line endings (CRLF stays CRLF, as in BuildKit, so a
+   COPY <<EOF file is the same as Docker's).  */
 static int
 read_heredoc_bodies(struct parse_state *ps, struct df_node *node,
                     struct cb_error **err)
@@ -373,8 +379,7 @@ read_heredoc_bodies(struct parse_state *ps, struct df_node *node,
         terminated = true;
         break;
       }
-      cb_buf_add(&body, line, len);
-      cb_buf_addc(&body, '\n');
+      cb_buf_add(&body, ps->lr.raw, ps->lr.raw_len);
     }
     if (!terminated)
       return cb_fail(err, CB_ERR_PARSE, 0,

@@ -15,7 +15,8 @@
 
 struct df_heredoc {
   char *name;    /* the delimiter, quotes removed; owned */
-  char *content; /* the body, each line ending in '\n'; owned */
+  char *content; /* the body lines as in the file, line endings ('\n' or
+                    "\r\n") included; owned */
   int fd;        /* the number before "<<" ("3<<EOF"), or -1 */
   bool expand;   /* delimiter unquoted: variables in the body expand */
   bool chomp;    /* "<<-": leading tabs of body lines are removed */

@@ -443,6 +443,8 @@ test_heredoc_bodies(void)
     { "X", "Y\n", -1, true, false },
     { "Y", "X\n", -1, true, false },
   };
+  static const struct heredoc_want crlf = { "EOF", "a\r\nb\r\r\n", -1, true,
+                                            false };
   static const struct heredoc_want chomp = { "E", "\t\ta\n  \tb\n", -1, true,
                                              true };
 
@@ -450,6 +452,8 @@ test_heredoc_bodies(void)
                  "FROB x\n\tEOF\nEOF \nEOF\nFROM end\n",
                  &raw, 1);
   check_heredocs("FROM a\nCOPY <<X <<Y /dest\nY\nX\nX\nY\nFROM end\n", two, 2);
+  check_heredocs("FROM a\r\nRUN <<EOF\r\na\r\nb\r\r\nEOF\r\nFROM end\r\n",
+                 &crlf, 1);
   check_heredocs("FROM a\nRUN <<-E\n\t\ta\n  \tb\n\t\tE\nFROM end\n", &chomp,
                  1);
 }
