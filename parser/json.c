@@ -15,7 +15,9 @@
    Nested values are validated but not kept.  Nesting is iterative with a
    bound, so hostile input cannot exhaust the stack.  */
 
-#define JSON_MAX_DEPTH 10000 /* Go's encoding/json gives up at this depth */
+/* Go's encoding/json refuses more than this many nested arrays and
+   objects, the top-level array included.  */
+#define JSON_MAX_DEPTH 10000
 
 struct json_in {
   const char *p;
@@ -269,7 +271,7 @@ skip_value(struct json_in *in)
     skip_ws(in);
     c = *in->p;
     if (c == '[' || c == '{') {
-      if (depth >= JSON_MAX_DEPTH)
+      if (depth + 1 >= JSON_MAX_DEPTH) /* + 1: the top-level array */
         return -1;
       CB_GROW(stack, alloc, depth + 1);
       stack[depth++] = c == '[' ? ']' : '}';

@@ -639,12 +639,18 @@ static void
 test_json_depth(void)
 {
   cleanup_free char *at_limit = nested(10000, "1", true);
+  cleanup_free char *over = nested(10001, "1", true);
   cleanup_free char *deep = nested(20000, "", true);
   cleanup_free char *open = nested(20000, "", false);
   cleanup_dockerfile struct dockerfile *df = NULL;
   cleanup_error struct cb_error *err = NULL;
 
   check_json_error(at_limit);
+  df = parse_ok(over);
+  ok(df != NULL && !df->nodes[1].json && df->nodes[1].nargs == 1 &&
+         strlen(df->nodes[1].args[0]) == 20003,
+     "10001 levels: shell form");
+  dockerfile_free(df);
   df = parse_ok(deep);
   ok(df != NULL && !df->nodes[1].json && df->nodes[1].nargs == 1,
      "20000 levels: shell form");
