@@ -130,16 +130,25 @@ is_alnum(char c)
          (c >= '0' && c <= '9');
 }
 
-/* Match "#[ \t]*NAME[ \t]*=[ \t]*VALUE" with VALUE non-empty and trailing
-   blanks dropped.  Returns true and sets *NAME and *VALUE (new strings). */
+/* Go's regexp \s: [\t\n\f\r ] (no \v).  */
+static bool
+is_re_space(char c)
+{
+  return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+}
+
+/* Match BuildKit's directive regex, ^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$
+   and set *NAME (lower-cased) and *VALUE, new strings.  The lazy (.+?)
+   takes surrounding whitespace only when there is nothing else: then it
+   is the one last whitespace character ("# escape= " has the value " ").  */
 static bool
 match_directive(const char *s, char **name, char **value)
 {
-  const char *p = s, *n0, *v0, *v1;
+  const char *p = s, *n0, *v0, *v1, *end;
 
   if (*p++ != '#')
     return false;
-  while (is_blank(*p))
+  while (is_re_space(*p))
     p++;
   n0 = p;
   if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
@@ -147,18 +156,23 @@ match_directive(const char *s, char **name, char **value)
   while (is_alnum(*p))
     p++;
   v0 = p;
-  while (is_blank(*v0))
+  while (is_re_space(*v0))
     v0++;
   if (*v0 != '=')
     return false;
   v0++;
-  while (is_blank(*v0))
-    v0++;
-  v1 = v0 + strlen(v0);
-  while (v1 > v0 && is_blank(v1[-1]))
-    v1--;
-  if (v1 == v0)
+  end = v0 + strlen(v0);
+  if (v0 == end)
     return false;
+  while (v0 < end && is_re_space(*v0))
+    v0++;
+  v1 = end;
+  while (v1 > v0 && is_re_space(v1[-1]))
+    v1--;
+  if (v1 == v0) { /* only whitespace after '=' */
+    v0 = end - 1;
+    v1 = end;
+  }
   *name = cb_xstrndup(n0, (size_t)(p - n0));
   for (char *c = *name; *c != '\0'; c++) {
     if (*c >= 'A' && *c <= 'Z')

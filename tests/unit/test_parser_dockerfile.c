@@ -130,6 +130,13 @@ test_directive_values(void)
   is_int(df->escape, '`', "escape set");
   is_int((long long)df->ndirectives, 3, "three directives");
   is_int(df->directives[2].line, 3, "directive line");
+  dockerfile_free(df);
+  df = parse_ok("#\fsyntax\f=\f x \f\n# check= \n#escape=`\f\r\nFROM a\n");
+  if (df == NULL)
+    return;
+  is_str(dockerfile_directive(df, "syntax"), "x", "\\f is regexp space");
+  is_str(dockerfile_directive(df, "check"), " ", "a blank value");
+  is_str(dockerfile_directive(df, "escape"), "`", "still a directive");
   ok(dockerfile_directive(df, "other") == NULL, "unknown name is NULL");
 }
 
@@ -176,6 +183,12 @@ test_directive_errors(void)
     { "# syntax=a\n# escape=\\\\\nFROM a\n",
       "Dockerfile:2: ", "invalid escape token '\\\\'" },
     { "# escape=``\nFROM a\n", "Dockerfile:1: ", "invalid escape token" },
+    /* Whitespace alone after '=' is a value (BuildKit's lazy regex).  */
+    { "# escape= \nFROM a\n", "Dockerfile:1: ", "invalid escape token ' '" },
+    { "# escape=\t \t\nFROM a\n",
+      "Dockerfile:1: ", "invalid escape token '\t'" },
+    { "# escape=\\\f\n# escape\f=`\nFROM a\n",
+      "Dockerfile:2: ", "only one escape parser directive" },
   };
 
   for (size_t i = 0; i < CB_N_ELEMENTS(cases); i++)
