@@ -1,0 +1,3 @@
+FROM busybox
+# comment
+ENV PATH

@@ -1,0 +1,3 @@
+FROM busybox
+LABEL a=b \
+  c

@@ -1,0 +1,7 @@
+
+# escape=`
+FROM busybox
+RUN a\
+ b
+COPY c`
+ d

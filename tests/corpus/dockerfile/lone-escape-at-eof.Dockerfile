@@ -1,0 +1,4 @@
+FROM busybox
+\
+
+# only a comment after

@@ -1,0 +1,29 @@
+FROM busybox
+ONBUILD ADD . /app/src
+ONBUILD RUN echo "onbuild"
+ONBUILD RUN ["echo", "json"]
+ONBUILD COPY --from=builder --chown=1:1 /a /b
+ONBUILD ENV A=1 B=2
+ONBUILD ENV legacy value
+ONBUILD LABEL x=y
+ONBUILD ARG v=1
+ONBUILD EXPOSE 80 443
+ONBUILD WORKDIR /w
+ONBUILD USER nobody
+ONBUILD VOLUME ["/v"]
+ONBUILD CMD ["c"]
+ONBUILD ENTRYPOINT e
+ONBUILD HEALTHCHECK --interval=5s CMD true
+ONBUILD STOPSIGNAL SIGTERM
+ONBUILD SHELL ["/bin/bash", "-c"]
+ONBUILD MAINTAINER me
+ONBUILD FROB x
+onbuild run lower
+ONBUILD --flag RUN x
+ONBUILD RUN <<EOF
+FROM not-a-stage
+EOF
+ONBUILD
+ONBUILD ONBUILD RUN x
+ONBUILD RUN --mount=type=cache,target=/c make
+ONBUILD   RUN   spaced   out
