@@ -146,7 +146,9 @@ read_string(struct json_in *in, struct cb_buf *out)
         break;
       continue;
     }
-    w = cb_utf8_decode(in->p, strlen(in->p), &cp);
+    /* At most one sequence ahead: the whole rest would make long
+       strings quadratic (the decoder stops at the NUL anyway).  */
+    w = cb_utf8_decode(in->p, strnlen(in->p, 4), &cp);
     if (cp == CB_UTF8_INVALID)
       put_rune(o, CB_RUNE_ERROR);
     else

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/buf.h"
 #include "common/cleanup.h"
@@ -672,6 +673,61 @@ test_json_depth(void)
   ok(df != NULL && !df->nodes[1].json, "20000 unclosed levels: shell form");
 }
 
+/* N lines "CMD [\"aaa...\"]" with LEN letters each.  */
+static char *
+json_lines(size_t n, size_t len, size_t *size)
+{
+  struct cb_buf b = CB_BUF_INIT;
+
+  cb_buf_adds(&b, "FROM a\n");
+  for (size_t i = 0; i < n; i++) {
+    cb_buf_adds(&b, "CMD [\"");
+    for (size_t j = 0; j < len; j++)
+      cb_buf_addc(&b, 'a');
+    cb_buf_adds(&b, "\"]\n");
+  }
+  return cb_buf_detach(&b, size);
+}
+
+/* The best of three parse times of TEXT, in seconds.  */
+static double
+parse_seconds(const char *text, size_t len)
+{
+  double best = 1e9;
+
+  for (int i = 0; i < 3; i++) {
+    cleanup_error struct cb_error *err = NULL;
+    struct timespec t0, t1;
+    struct dockerfile *df;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    df = parse_len(text, len, &err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    dockerfile_free(df);
+    if (t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9 < best)
+      best = t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+  }
+  return best;
+}
+
+/* JSON strings are read in linear time: the same bytes in 64 KB lines
+   take about as long as in 1 KB lines (a quadratic reader took ~50 times
+   as long).  A ratio, so the speed of the machine does not matter.  */
+static void
+test_json_linear(void)
+{
+  size_t long_len, short_len;
+  cleanup_free char *longs = json_lines(20, 64000, &long_len);
+  cleanup_free char *shorts = json_lines(20 * 64, 1000, &short_len);
+  double tl = parse_seconds(longs, long_len);
+  double ts = parse_seconds(shorts, short_len);
+
+  ok(tl < 5 * ts + 0.01,
+     "long JSON lines parse in linear time (%.3fs vs "
+     "%.3fs)",
+     tl, ts);
+}
+
 int
 main(void)
 {
@@ -693,5 +749,6 @@ main(void)
   check_dumps(json_dumps, CB_N_ELEMENTS(json_dumps));
   test_json_errors();
   test_json_depth();
+  test_json_linear();
   return done_testing();
 }
