@@ -331,6 +331,17 @@ parse_heredoc_word(const char *word, struct df_heredoc *h,
   return 1;
 }
 
+bool
+df_is_heredoc_word(const char *word)
+{
+  cleanup_error struct cb_error *ignored = NULL;
+  struct df_heredoc h = { NULL, NULL, -1, false, false };
+  int rc = parse_heredoc_word(word, &h, &ignored);
+
+  free(h.name);
+  return rc == 1;
+}
+
 /* The heredoc openers of an instruction line, in order.  */
 static int
 find_heredocs(const char *line, struct df_node *node, struct cb_error **err)

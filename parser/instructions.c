@@ -917,6 +917,10 @@ type_copy(struct instr *in, const struct where *w, struct cb_error **err)
 
   if (need_args(in, 2, SIZE_MAX, w, err) < 0)
     return -1;
+  /* A heredoc makes a source file; as the destination it would name a
+     path "<<EOF".  BuildKit refuses it too, even in exec form.  */
+  if (df_is_heredoc_word(in->args[in->nargs - 1]))
+    return fail_at(w, err, "a heredoc cannot be the destination");
   in->from = flag_value(node, "from");
   in->chown = flag_value(node, "chown");
   in->chmod = flag_value(node, "chmod");

@@ -38,6 +38,9 @@ int df_node_from_line(const char *line, char escape, struct df_node *node,
                       struct cb_error **err);
 void df_node_release(struct df_node *node);
 
+/* Whether WORD opens a heredoc ("<<EOF", "3<<-'EOF'", "<< EOF", ...).  */
+bool df_is_heredoc_word(const char *word);
+
 /* Split REST into words for ARG, ENV and LABEL: quotes and escapes kept,
    whitespace outside quotes separates.  New NULL-terminated array.  */
 char **df_split_words(const char *rest, char escape);
