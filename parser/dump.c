@@ -121,8 +121,13 @@ dump_node(const struct df_node *node, struct cb_buf *out)
     dump_node(node->inner, out);
   }
   for (size_t i = 0; i < node->nargs; i++) {
+    /* HEALTHCHECK's type word is never from JSON, even when the command
+       after it is: raw C0 80 there is two invalid bytes, not a NUL.  */
+    bool json = node->json && !(i == 0 && !strcmp(node->keyword,
+                                                  "healthcheck"));
+
     add_sep(out, open);
-    quote_with(out, node->args[i], node->json);
+    quote_with(out, node->args[i], json);
   }
   cb_buf_addc(out, ')');
 }

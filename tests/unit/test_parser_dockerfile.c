@@ -19,8 +19,8 @@
    limits, heredocs, node lines) and the JSON reader, seen through the
    parse tree and its dump.  */
 
-/* TEXT (LEN bytes) as a printable test name: control bytes as '|' or '.',
-   at most 70 characters.  */
+/* TEXT (LEN bytes) as a printable ASCII test name: newlines as '|', other
+   control and non-ASCII bytes as '.', at most 70 characters.  */
 static char *
 name_of(const char *text, size_t len)
 {
@@ -30,7 +30,7 @@ name_of(const char *text, size_t len)
   for (size_t i = 0; i < n; i++) {
     if (s[i] == '\n')
       s[i] = '|';
-    else if ((unsigned char)s[i] < 0x20 || s[i] == '\0')
+    else if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
       s[i] = '.';
   }
   s[n] = '\0';
@@ -568,6 +568,9 @@ static const struct dump_case json_dumps[] = {
   { "FROM a\nCMD [\"a\\u0000b\", \"\\u0001\\u001f\\u007f\"]\n",
     "(from \"a\")\n(cmd \"a\\x00b\" \"\\x01\\x1f\\x7f\")\n" },
   { "FROM a\nCMD [\"\x7f\"]\n", "(from \"a\")\n(cmd \"\\x7f\")\n" },
+  { "FROM a\nHEALTHCHECK \xC0\x80 [\"a\\u0000\"]\n",
+    "(from \"a\")\n(healthcheck \"\\xc0\\x80\" \"a\\x00\")\n" },
+  { "FROM a\nRUN \xC0\x80\n", "(from \"a\")\n(run \"\\xc0\\x80\")\n" },
   { "FROM a\nCMD []\n", "(from \"a\")\n(cmd)\n" },
   { "FROM a\nCMD [ ]\n", "(from \"a\")\n(cmd)\n" },
   { "FROM a\nCMD [\"\"]\n", "(from \"a\")\n(cmd \"\")\n" },
