@@ -25,8 +25,9 @@ static char *
 name_of(const char *text, size_t len)
 {
   size_t n = len < 70 ? len : 70;
-  char *s = cb_xstrndup(text, n);
+  char *s = cb_xmalloc(n + 1); /* not strndup: TEXT may hold a NUL */
 
+  memcpy(s, text, n);
   for (size_t i = 0; i < n; i++) {
     if (s[i] == '\n')
       s[i] = '|';
