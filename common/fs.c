@@ -167,9 +167,12 @@ int
 cb_open_in_root(int root_fd, const char *path, int flags, mode_t mode,
                 struct cb_error **err)
 {
+  /* openat2 refuses a mode unless it creates, where open(2) ignores it.
+     O_TMPFILE includes the O_DIRECTORY bit: test all of its bits.  */
+  bool creates = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
   struct open_how how = {
     .flags = (uint64_t)(flags | O_CLOEXEC),
-    .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+    .mode = creates ? mode : 0,
     .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
   };
   long fd;
