@@ -88,8 +88,9 @@ walk_follow(struct walk *w, const char *name)
     while (w->n > 1)
       walk_pop(w);
   }
+  /* The rest is "" or starts with '/': adding none keeps a trailing slash
+     where it was, and gives none to a final link.  */
   cb_buf_adds(&next, target);
-  cb_buf_addc(&next, '/');
   cb_buf_adds(&next, w->rest.data + w->pos);
   cb_buf_release(&w->rest);
   w->rest = next;
@@ -104,7 +105,8 @@ walk_step(struct walk *w, int flags, mode_t mode)
 {
   const char *p = w->rest.data + w->pos + strspn(w->rest.data + w->pos, "/");
   size_t len = strcspn(p, "/");
-  bool last = p[len + strspn(p + len, "/")] == '\0';
+  size_t slashes = strspn(p + len, "/");
+  bool last = p[len + slashes] == '\0';
   cleanup_free char *name = cb_xstrndup(p, len);
   int fd;
 
@@ -113,6 +115,16 @@ walk_step(struct walk *w, int flags, mode_t mode)
     walk_pop(w);
   if (len == 0 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
     return last ? openat(walk_dir(w), ".", flags | O_CLOEXEC, mode) : WALK_MORE;
+  /* A trailing slash makes the last name a directory to enter, and a final
+     symlink is then followed even with O_NOFOLLOW (path_resolution(7));
+     the "" after the slash opens it.  O_CREAT cannot make a directory.  */
+  if (last && slashes > 0) {
+    if (flags & O_CREAT) {
+      errno = EISDIR;
+      return -1;
+    }
+    last = false;
+  }
   if (!last || !(flags & O_NOFOLLOW)) {
     int followed = walk_follow(w, name);
 

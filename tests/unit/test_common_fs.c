@@ -355,6 +355,25 @@ static const struct open_case open_cases[] = {
   /* Missing components.  */
   { "missing", O_RDONLY, NULL, ENOENT, false },
   { "missing/x", CREATE, NULL, ENOENT, false },
+  /* A trailing slash asks for a directory, and follows a final symlink even
+     with O_NOFOLLOW; O_CREAT cannot make a directory.  */
+  { "d/", O_RDONLY, "d", 0, false },
+  { "d//", O_RDONLY, "d", 0, false },
+  { "link_d/", O_RDONLY | O_NOFOLLOW, "d", 0, false },
+  { "link_d/", O_PATH | O_NOFOLLOW, "d", 0, false },
+  { "d/f/", O_RDONLY, NULL, ENOTDIR, false },
+  { "to_x/", O_RDONLY, NULL, ENOTDIR, false },
+  { "to_f_slash", O_RDONLY, NULL, ENOTDIR, false },
+  { "newdir/", CREATE, NULL, EISDIR, false },
+  { "dangling_slash", CREATE, NULL, EISDIR, false },
+  { "d/", CREATE, NULL, EISDIR, false },
+  { "x/", CREATE, NULL, EISDIR, false },
+  { "link_d/", CREATE, NULL, EISDIR, false },
+  { "link_d//.", DIR_RD, "d", 0, false },
+  { "to_slash/", DIR_RD, ".", 0, false },
+  { "x/", O_PATH, NULL, ENOTDIR, false },
+  { "missing/", O_RDONLY, NULL, ENOENT, false },
+  { "../", DIR_RD, ".", 0, false },
 };
 
 static bool
