@@ -98,6 +98,17 @@ walk_follow(struct walk *w, const char *name)
   return 1;
 }
 
+/* Whether an open with FLAGS follows a symlink in the last component:
+   not with O_NOFOLLOW, and not with O_CREAT | O_EXCL either, which must
+   fail on any existing name, a dangling link included (open(2)).  */
+static bool
+follows_final_link(int flags)
+{
+  if (flags & O_NOFOLLOW)
+    return false;
+  return (flags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL);
+}
+
 /* Resolve the next component of the rest of the path.  Returns the final
    fd, WALK_MORE, or -1 with errno set.  */
 static int
@@ -125,7 +136,7 @@ walk_step(struct walk *w, int flags, mode_t mode)
     }
     last = false;
   }
-  if (!last || !(flags & O_NOFOLLOW)) {
+  if (!last || follows_final_link(flags)) {
     int followed = walk_follow(w, name);
 
     if (followed != 0)

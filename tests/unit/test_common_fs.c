@@ -339,6 +339,10 @@ static const struct open_case open_cases[] = {
   { "dangling_up", CREATE, "new3", 0, true },
   { "dangling_host", CREATE, CANARY, 0, true },
   { "to_slash/d/new4", CREATE, "d/new4", 0, true },
+  /* O_CREAT | O_EXCL never follows a final symlink.  */
+  { "dangling", CREATE | O_EXCL, NULL, EEXIST, false },
+  { "to_x", CREATE | O_EXCL, NULL, EEXIST, false },
+  { "to_slash/d/new5", CREATE | O_EXCL, "d/new5", 0, true },
   /* O_NOFOLLOW only concerns the last component.  */
   { "to_x", O_RDONLY | O_NOFOLLOW, NULL, ELOOP, false },
   { "to_x", O_PATH | O_NOFOLLOW, "to_x", 0, false },
