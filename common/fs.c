@@ -161,6 +161,11 @@ open_in_root_walk(int root_fd, const char *path, int flags, mode_t mode,
   struct walk w = { .fds = NULL, .rest = CB_BUF_INIT };
   int fd;
 
+  /* As open(2) and openat2: "" names nothing (the root is "." or "/").  */
+  if (path[0] == '\0') {
+    errno = ENOENT;
+    return cb_fail_errno(err, "open '%s'", path);
+  }
   walk_push(&w, root_fd);
   cb_buf_adds(&w.rest, path);
   do

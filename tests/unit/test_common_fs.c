@@ -347,10 +347,13 @@ static const struct open_case open_cases[] = {
   { "to_x", O_RDONLY | O_NOFOLLOW, NULL, ELOOP, false },
   { "to_x", O_PATH | O_NOFOLLOW, "to_x", 0, false },
   { "to_slash/etc/passwd", O_RDONLY | O_NOFOLLOW, "etc/passwd", 0, false },
-  /* "." is the root.  */
+  /* "." is the directory it is in.  */
   { ".", DIR_RD, ".", 0, false },
   { "a/.", DIR_RD, "a", 0, false },
   { "./etc/./passwd", O_RDONLY, "etc/passwd", 0, false },
+  /* "" names nothing.  */
+  { "", O_RDONLY, NULL, ENOENT, false },
+  { "", DIR_RD, NULL, ENOENT, false },
   /* A path through a regular file.  */
   { "d/f/x", O_RDONLY, NULL, ENOTDIR, false },
   { "x/..", O_RDONLY, NULL, ENOTDIR, false },
