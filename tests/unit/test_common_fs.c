@@ -339,6 +339,9 @@ static const struct open_case open_cases[] = {
   { "dangling_up", CREATE, "new3", 0, true },
   { "dangling_host", CREATE, CANARY, 0, true },
   { "to_slash/d/new4", CREATE, "d/new4", 0, true },
+  /* ... and so does O_CREAT through "..", or from "/".  */
+  { "../../new6", CREATE, "new6", 0, true },
+  { "/a/../../../new7", CREATE, "new7", 0, true },
   /* O_CREAT | O_EXCL never follows a final symlink.  */
   { "dangling", CREATE | O_EXCL, NULL, EEXIST, false },
   { "to_x", CREATE | O_EXCL, NULL, EEXIST, false },
@@ -500,10 +503,26 @@ run_open_case(const struct open_case *c, bool walk, struct outcome *out)
   check_unchanged(before, after, walk, c);
 }
 
+/* Open fds of this process, to catch fds the walk leaves behind.  */
+static int
+count_fds(void)
+{
+  DIR *d = opendir("/proc/self/fd");
+  int n = 0;
+
+  if (d == NULL)
+    return -1;
+  while (readdir(d) != NULL)
+    n++;
+  closedir(d);
+  return n;
+}
+
 static void
 test_open_in_root(void)
 {
   cleanup_free char *after = NULL;
+  int fds = count_fds();
 
   for (size_t i = 0; i < CB_N_ELEMENTS(open_cases); i++) {
     const struct open_case *c = &open_cases[i];
@@ -518,6 +537,7 @@ test_open_in_root(void)
   }
   after = fingerprint(true);
   ok(strcmp(after, outside) == 0, "nothing outside the root changed");
+  is_int(count_fds(), fds, "no fd is left open");
 }
 
 /* Under tests/unit/no_openat2 (meson sets CB_EXPECT_NO_OPENAT2=1) the
