@@ -4,12 +4,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/limits.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <dirent.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -190,13 +191,19 @@ cb_open_in_root(int root_fd, const char *path, int flags, mode_t mode,
     .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
   };
   long fd;
+  int tries = 0;
 
   if (cb_fs_force_walk)
     return open_in_root_walk(root_fd, path, flags, mode, err);
+  /* EAGAIN: a rename raced with the lookup; bounded, as the tree may be
+     changed on purpose by whoever controls it.  */
   do
     fd = syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
-  while (fd < 0 && (errno == EINTR || errno == EAGAIN));
-  if (fd < 0 && errno == ENOSYS) /* kernel < 5.6 */
+  while (fd < 0 && (errno == EINTR || errno == EAGAIN) && ++tries < 64);
+  /* ENOSYS: kernel < 5.6.  EPERM: a seccomp profile (older container
+     runtimes' defaults) that refuses syscalls it does not know; openat2
+     itself reports permission problems as EACCES.  */
+  if (fd < 0 && (errno == ENOSYS || errno == EPERM))
     return open_in_root_walk(root_fd, path, flags, mode, err);
   if (fd < 0)
     return cb_fail_errno(err, "open '%s'", path);
@@ -259,4 +266,54 @@ cb_write_all(int fd, const void *buf, size_t len, struct cb_error **err)
     len -= (size_t)n;
   }
   return 0;
+}
+
+static int remove_children(int fd, const char *name, struct cb_error **err);
+
+int
+cb_remove_tree_at(int dir_fd, const char *name, struct cb_error **err)
+{
+  cleanup_close int fd = -1;
+  struct stat st;
+
+  if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return errno == ENOENT ? 0 : cb_fail_errno(err, "cannot stat '%s'", name);
+  if (!S_ISDIR(st.st_mode)) {
+    if (unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT)
+      return cb_fail_errno(err, "cannot remove '%s'", name);
+    return 0;
+  }
+  /* Read-only directories (an unpacked layer) must be opened up first.  */
+  if ((st.st_mode & 0700) != 0700)
+    fchmodat(dir_fd, name, (st.st_mode & 07777) | 0700, 0);
+  fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return cb_fail_errno(err, "cannot open '%s'", name);
+  if (remove_children(fd, name, err) < 0)
+    return -1;
+  if (unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    return cb_fail_errno(err, "cannot remove '%s'", name);
+  return 0;
+}
+
+static int
+remove_children(int fd, const char *name, struct cb_error **err)
+{
+  int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+  struct dirent *de;
+  int rc = 0;
+
+  if (d == NULL) {
+    if (dup_fd >= 0)
+      close(dup_fd);
+    return cb_fail_errno(err, "cannot read '%s'", name);
+  }
+  while (rc == 0 && (de = readdir(d)) != NULL) {
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+      continue;
+    rc = cb_remove_tree_at(fd, de->d_name, err);
+  }
+  closedir(d);
+  return rc < 0 ? cb_wrap(err, "'%s'", name) : 0;
 }

@@ -34,4 +34,10 @@ int cb_read_file_at(int dir_fd, const char *name, size_t max, char **buf,
 /* Write all of BUF to FD, retrying short writes and EINTR.  */
 int cb_write_all(int fd, const void *buf, size_t len, struct cb_error **err);
 
+/* Remove NAME below DIR_FD and everything under it, fd-relative, never
+   following symlinks (a symlink is removed, not its target).  Directories
+   without write or search permission are made u+rwx first.  A missing
+   NAME is not an error.  */
+int cb_remove_tree_at(int dir_fd, const char *name, struct cb_error **err);
+
 #endif
