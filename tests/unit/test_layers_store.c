@@ -1,0 +1,545 @@
+/* The content-addressed store: layout on disk, blobs in and out, tags in
+   index.json, tmp/ litter, garbage collection, concurrent writers, and
+   (when skopeo is installed) another OCI tool reading what we wrote.  */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/digest.h"
+#include "common/error.h"
+#include "common/fs.h"
+#include "common/mem.h"
+#include "layers/layer.h"
+#include "layers/oci.h"
+#include "layers/store-internal.h"
+#include "layers/store.h"
+#include "tap.h"
+
+#include "common/banned.h"
+
+static char *tmp_base; /* this run's scratch directory */
+static int n_stores;
+
+/* --- helpers --- */
+
+static void
+die_on(struct cb_error *err, const char *what)
+{
+  if (err == NULL)
+    return;
+  printf("Bail out! %s: %s\n", what, err->msg);
+  exit(1);
+}
+
+/* A fresh directory name (not created) below the scratch dir.  */
+static char *
+new_root(void)
+{
+  return cb_xasprintf("%s/store%d", tmp_base, ++n_stores);
+}
+
+static struct layer_store *
+open_store(const char *root)
+{
+  struct cb_error *err = NULL;
+  struct layer_store *s = layer_store_open(root, &err);
+
+  die_on(err, "open store");
+  return s;
+}
+
+static struct cb_digest
+put(struct layer_store *s, const char *data, size_t len)
+{
+  struct cb_error *err = NULL;
+  struct cb_digest d;
+
+  layer_store_put_blob(s, data, len, &d, &err);
+  die_on(err, "put blob");
+  return d;
+}
+
+static struct cb_digest
+put_str(struct layer_store *s, const char *data)
+{
+  return put(s, data, strlen(data));
+}
+
+static size_t
+count_entries(int root_fd, const char *dir)
+{
+  cleanup_close int fd =
+      openat(root_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_strv char **names = fd >= 0 ? store_list_dir(fd, NULL) : NULL;
+
+  return names != NULL ? cb_strv_len(names) : (size_t)-1;
+}
+
+static bool
+exists(int root_fd, const char *path)
+{
+  struct stat st;
+
+  return fstatat(root_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static bool
+blob_file_exists(struct layer_store *s, const struct cb_digest *d)
+{
+  char hex[CB_DIGEST_HEX_LEN + 1];
+  cleanup_free char *path = NULL;
+
+  cb_digest_hex(d, hex);
+  path = cb_xasprintf("blobs/sha256/%s", hex);
+  return exists(layer_store_root_fd(s), path);
+}
+
+static char *
+read_at(int root_fd, const char *path, size_t *len)
+{
+  char *buf = NULL;
+  size_t n = 0;
+
+  if (cb_read_file_at(root_fd, path, 64u << 20, &buf, &n, NULL) < 0)
+    return NULL;
+  if (len != NULL)
+    *len = n;
+  return buf;
+}
+
+static void
+write_at(int root_fd, const char *path, const char *content)
+{
+  cleanup_close int fd =
+      openat(root_fd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+  if (fd < 0 || cb_write_all(fd, content, strlen(content), NULL) < 0) {
+    printf("Bail out! cannot write '%s'\n", path);
+    exit(1);
+  }
+}
+
+static json_t *
+load_json_at(int root_fd, const char *path)
+{
+  cleanup_free char *buf = read_at(root_fd, path, NULL);
+
+  return buf != NULL ? json_loads(buf, JSON_REJECT_DUPLICATES, NULL) : NULL;
+}
+
+static bool
+err_is(struct cb_error *err, enum cb_err_kind kind, const char *part)
+{
+  bool r = err != NULL && err->kind == kind &&
+           (part == NULL || strstr(err->msg, part) != NULL);
+
+  if (!r && err != NULL)
+    diag("error (kind %d): %s", (int)err->kind, err->msg);
+  return r;
+}
+
+/* --- tests --- */
+
+static void
+restore_env(const char *name, const char *value)
+{
+  if (value != NULL)
+    setenv(name, value, 1);
+  else
+    unsetenv(name);
+}
+
+static void
+test_default_root(void)
+{
+  cleanup_free char *saved_home = NULL, *saved_xdg = NULL, *saved_root = NULL;
+  cleanup_free char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL;
+  cleanup_free char *f = NULL, *g = NULL;
+
+  if (getenv("HOME") != NULL)
+    saved_home = cb_xstrdup(getenv("HOME"));
+  if (getenv("XDG_DATA_HOME") != NULL)
+    saved_xdg = cb_xstrdup(getenv("XDG_DATA_HOME"));
+  if (getenv("CBUILD_ROOT") != NULL)
+    saved_root = cb_xstrdup(getenv("CBUILD_ROOT"));
+  setenv("CBUILD_ROOT", "/srv/cb", 1);
+  a = store_default_root_for(false);
+  is_str(a, "/srv/cb", "default root: $CBUILD_ROOT wins");
+  b = store_default_root_for(true);
+  is_str(b, "/srv/cb", "default root: $CBUILD_ROOT wins for root too");
+  g = layer_store_default_root();
+  is_str(g, "/srv/cb", "default root: the public function reads it too");
+  setenv("CBUILD_ROOT", "", 1);
+  setenv("XDG_DATA_HOME", "/xdg", 1);
+  setenv("HOME", "/home/u", 1);
+  c = store_default_root_for(true);
+  is_str(c, "/var/lib/cbuild", "default root: real root, empty CBUILD_ROOT");
+  d = store_default_root_for(false);
+  is_str(d, "/xdg/cbuild", "default root: $XDG_DATA_HOME/cbuild");
+  setenv("XDG_DATA_HOME", "relative/dir", 1);
+  e = store_default_root_for(false);
+  is_str(e, "/home/u/.local/share/cbuild",
+         "default root: a relative $XDG_DATA_HOME is ignored");
+  unsetenv("XDG_DATA_HOME");
+  unsetenv("HOME");
+  unsetenv("CBUILD_ROOT");
+  f = store_default_root_for(false);
+  ok(f == NULL || (f[0] == '/' && strstr(f, "/.local/share/cbuild") != NULL),
+     "default root: without $HOME, the passwd home ('%s')", f ? f : "none");
+  restore_env("HOME", saved_home);
+  restore_env("XDG_DATA_HOME", saved_xdg);
+  restore_env("CBUILD_ROOT", saved_root);
+}
+
+static void
+test_layout(void)
+{
+  cleanup_free char *root = new_root();
+  cleanup_free char *layout = NULL, *index1 = NULL, *index2 = NULL;
+  cleanup_json json_t *idx = NULL;
+  struct layer_store *s = open_store(root);
+  int fd = layer_store_root_fd(s);
+
+  is_str(layer_store_root(s), root, "layout: root path");
+  layout = read_at(fd, "oci-layout", NULL);
+  is_str(layout, "{\"imageLayoutVersion\":\"1.0.0\"}",
+         "layout: oci-layout says 1.0.0");
+  idx = load_json_at(fd, "index.json");
+  ok(idx != NULL, "layout: index.json is JSON");
+  is_int(json_integer_value(json_object_get(idx, "schemaVersion")), 2,
+         "layout: index schemaVersion 2");
+  is_str(json_string_value(json_object_get(idx, "mediaType")), OCI_MEDIA_INDEX,
+         "layout: index mediaType");
+  is_int((long long)json_array_size(json_object_get(idx, "manifests")), 0,
+         "layout: no manifests yet");
+  ok(exists(fd, "blobs/sha256") && exists(fd, "tmp") && exists(fd, "unpacked"),
+     "layout: blobs/sha256, tmp and unpacked exist");
+  index1 = read_at(fd, "index.json", NULL);
+  layer_store_free(s);
+
+  s = open_store(root);
+  index2 = read_at(layer_store_root_fd(s), "index.json", NULL);
+  is_str(index2, index1, "layout: opening again changes nothing");
+  layer_store_free(s);
+
+  {
+    cleanup_free char *deep = cb_xasprintf("%s/a/b/c", root);
+    struct layer_store *s2 = open_store(deep);
+
+    ok(s2 != NULL, "layout: missing parents are created");
+    layer_store_free(s2);
+  }
+}
+
+static void
+test_bad_layout(void)
+{
+  cleanup_free char *root = new_root();
+  struct layer_store *s = open_store(root);
+  struct cb_error *err = NULL;
+
+  write_at(layer_store_root_fd(s), "oci-layout",
+           "{\"imageLayoutVersion\":\"2.0.0\"}");
+  layer_store_free(s);
+  s = layer_store_open(root, &err);
+  ok(s == NULL && err_is(err, CB_ERR_PARSE, "oci-layout"),
+     "layout: an unknown layout version is refused");
+  layer_store_free(s);
+  cb_error_free(err);
+}
+
+static void
+test_blob_writer(void)
+{
+  static const char a[] = "hello, ", b[] = "world";
+  cleanup_free char *root = new_root();
+  cleanup_layer_store struct layer_store *s = open_store(root);
+  int fd = layer_store_root_fd(s);
+  struct cb_digest want, got, wrong;
+  struct cb_error *err = NULL;
+  struct blob_writer *w;
+  struct cb_sink sink;
+  uint64_t size = 0;
+
+  cb_digest_of("hello, world", 12, &want);
+  w = layer_store_blob_begin(s, &err);
+  ok(w != NULL, "writer: begin");
+  is_int((long long)count_entries(fd, "tmp"), 1, "writer: one file in tmp/");
+  blob_writer_write(w, a, strlen(a), &err);
+  sink = blob_writer_sink(w);
+  cb_sink_write(&sink, b, strlen(b), &err);
+  is_int(blob_writer_commit(w, NULL, &got, &size, &err), 0,
+         "writer: commit without an expected digest");
+  ok(cb_digest_equal(&got, &want), "writer: digest of what was written");
+  is_int((long long)size, 12, "writer: size");
+  ok(blob_file_exists(s, &want), "writer: the blob is in blobs/sha256");
+  is_int((long long)count_entries(fd, "tmp"), 0, "writer: tmp/ is empty");
+
+  w = layer_store_blob_begin(s, &err);
+  blob_writer_write(w, "hello, world", 12, &err);
+  is_int(blob_writer_commit(w, &want, NULL, NULL, &err), 0,
+         "writer: commit with the right expected digest (blob already there)");
+  ok(err == NULL, "writer: no error so far");
+
+  cb_digest_of("something else", 14, &wrong);
+  w = layer_store_blob_begin(s, &err);
+  blob_writer_write(w, "not what you expect", 19, &err);
+  is_int(blob_writer_commit(w, &wrong, &got, NULL, &err), -1,
+         "writer: commit with a wrong expected digest fails");
+  ok(err_is(err, CB_ERR_DIGEST, "does not match"), "writer: as CB_ERR_DIGEST");
+  cb_error_free(err);
+  err = NULL;
+  cb_digest_of("not what you expect", 19, &got);
+  ok(!blob_file_exists(s, &wrong) && !blob_file_exists(s, &got),
+     "writer: nothing stored under either digest");
+  is_int((long long)count_entries(fd, "blobs/sha256"), 1,
+         "writer: blobs/ holds only the good blob");
+  is_int((long long)count_entries(fd, "tmp"), 0,
+         "writer: tmp/ is empty after the mismatch");
+
+  w = layer_store_blob_begin(s, &err);
+  blob_writer_write(w, "dropped", 7, &err);
+  blob_writer_abort(w);
+  blob_writer_abort(NULL);
+  is_int((long long)count_entries(fd, "tmp"), 0, "writer: abort cleans tmp/");
+  is_int((long long)count_entries(fd, "blobs/sha256"), 1,
+         "writer: abort stores nothing");
+  is_int((long long)s->lock_depth, 0, "writer: the lock was given back");
+}
+
+static void
+test_put_read(void)
+{
+  cleanup_free char *root = new_root();
+  cleanup_layer_store struct layer_store *s = open_store(root);
+  struct cb_digest d = put_str(s, "{\"a\":1}"), missing;
+  cleanup_free char *buf = NULL;
+  struct cb_error *err = NULL;
+  size_t len = 0;
+  int fd;
+
+  ok(layer_store_has_blob(s, &d), "put: has_blob");
+  is_int(layer_store_blob_read(s, &d, 100, &buf, &len, &err), 0,
+         "read: a stored blob");
+  is_str(buf, "{\"a\":1}", "read: its content");
+  is_int((long long)len, 7, "read: its length");
+  is_int(layer_store_blob_read(s, &d, 6, &buf, &len, &err), -1,
+         "read: a blob over MAX is refused");
+  ok(err_is(err, CB_ERR_UNSAFE, NULL), "read: as CB_ERR_UNSAFE");
+  cb_error_free(err);
+  err = NULL;
+
+  cb_digest_of("absent", 6, &missing);
+  ok(!layer_store_has_blob(s, &missing), "read: has_blob of a missing blob");
+  fd = layer_store_blob_open(s, &missing, &err);
+  ok(fd < 0 && err_is(err, CB_ERR_SYSTEM, "sha256:") && err->errnum == ENOENT,
+     "read: opening a missing blob is ENOENT naming the digest");
+  cb_error_free(err);
+  err = NULL;
+  fd = layer_store_blob_open(s, &d, &err);
+  ok(fd >= 0, "read: blob_open gives an fd");
+  if (fd >= 0)
+    close(fd);
+}
+
+static void
+test_tampered(void)
+{
+  cleanup_free char *root = new_root();
+  cleanup_layer_store struct layer_store *s = open_store(root);
+  struct cb_digest d = put_str(s, "original content");
+  char hex[CB_DIGEST_HEX_LEN + 1];
+  cleanup_free char *path = NULL, *buf = NULL;
+  struct cb_error *err = NULL;
+  size_t len;
+
+  cb_digest_hex(&d, hex);
+  path = cb_xasprintf("blobs/sha256/%s", hex);
+  write_at(layer_store_root_fd(s), path, "tampered content");
+  is_int(layer_store_blob_read(s, &d, 1024, &buf, &len, &err), -1,
+         "tamper: reading a changed blob fails");
+  ok(err_is(err, CB_ERR_DIGEST, hex), "tamper: CB_ERR_DIGEST naming it");
+  ok(buf == NULL, "tamper: no buffer handed out");
+  cb_error_free(err);
+}
+
+/* Files and a read-only directory in tmp/, as a killed writer leaves. */
+static void
+make_litter(int root_fd)
+{
+  mkdirat(root_fd, "tmp/unpack-dead", 0755);
+  mkdirat(root_fd, "tmp/unpack-dead/ro", 0755);
+  write_at(root_fd, "tmp/unpack-dead/ro/file", "x");
+  fchmodat(root_fd, "tmp/unpack-dead/ro", 0555, 0);
+  write_at(root_fd, "tmp/blob-1-1", "partial");
+}
+
+static void
+test_litter(void)
+{
+  cleanup_free char *root = new_root();
+  cleanup_free char *outside = cb_xasprintf("%s/outside", tmp_base);
+  cleanup_free char *victim = cb_xasprintf("%s/victim", outside);
+  cleanup_layer_store struct layer_store *s = open_store(root);
+  int fd = layer_store_root_fd(s);
+  struct cb_error *err = NULL;
+  struct stat st;
+
+  mkdir(outside, 0755);
+  write_at(AT_FDCWD, victim, "keep me");
+  make_litter(fd);
+  symlinkat(outside, fd, "tmp/link-out");
+  is_int((long long)count_entries(fd, "tmp"), 3, "litter: three entries");
+  is_int(layer_store_lock(s, &err), 0, "litter: take the lock");
+  is_int((long long)count_entries(fd, "tmp"), 0, "litter: tmp/ cleared");
+  ok(stat(victim, &st) == 0, "litter: a symlink's target is not followed");
+  is_int(layer_store_lock(s, &err), 0, "litter: nested lock");
+  write_at(fd, "tmp/blob-2-2", "partial");
+  layer_store_unlock(s);
+  is_int((long long)count_entries(fd, "tmp"), 1,
+         "litter: a nested lock does not clear tmp/");
+  layer_store_unlock(s);
+  layer_store_unlock(s); /* one too many: ignored */
+  is_int((long long)s->lock_depth, 0, "litter: unlocked");
+  ok(err == NULL, "litter: no error");
+}
+
+static void
+test_unpacked_writer(void)
+{
+  cleanup_free char *root = new_root();
+  cleanup_layer_store struct layer_store *s = open_store(root);
+  int root_fd = layer_store_root_fd(s);
+  struct cb_error *err = NULL;
+  struct unpacked_writer *w;
+  struct cb_digest diff;
+  int fd;
+
+  cb_digest_of("some layer", 10, &diff);
+  fd = layer_store_unpacked_open(s, &diff, &err);
+  ok(fd == -1 && err == NULL, "unpacked: absent is -1 without an error");
+
+  for (int round = 0; round < 2; round++) {
+    int file;
+
+    w = layer_store_unpacked_begin(s, &diff, &err);
+    ok(w != NULL, "unpacked: begin (%d)", round);
+    if (w == NULL)
+      return;
+    file = cb_open_in_root(unpacked_writer_fd(w), "hello",
+                           O_WRONLY | O_CREAT | O_EXCL, 0644, &err);
+    cb_write_all(file, round ? "second" : "first", round ? 6 : 5, &err);
+    close(file);
+    is_int(unpacked_writer_commit(w, &err), 0, "unpacked: commit (%d)", round);
+  }
+  fd = layer_store_unpacked_open(s, &diff, &err);
+  ok(fd >= 0, "unpacked: present after commit");
+  {
+    cleanup_free char *text = NULL;
+    size_t len;
+    int dir = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    cb_read_file_at(dir, "hello", 100, &text, &len, &err);
+    is_str(text, "first", "unpacked: the first tree won; later ones dropped");
+    close(dir);
+  }
+  close(fd);
+  w = layer_store_unpacked_begin(s, &diff, &err);
+  unpacked_writer_abort(w);
+  is_int((long long)count_entries(root_fd, "tmp"), 0,
+         "unpacked: tmp/ is empty");
+  ok(err == NULL, "unpacked: no error");
+  cb_error_free(err);
+}
+
+/* Make ROOT/d/d/d/... DEPTH deep, with files, symlinks to "/" and
+   read-only (0500) directories on the way, as an extracted layer may
+   have.  Each directory is made read-only once its entries exist.  */
+static void
+make_deep_tree(const char *root, int depth)
+{
+  int parent = -1, fd;
+
+  mkdir(root, 0755);
+  fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  for (int i = 0; i < depth; i++) {
+    int next;
+
+    mkdirat(fd, "d", 0755);
+    next = openat(fd, "d", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (i % 50 == 0) {
+      close(openat(next, "f", O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+      symlinkat("/", next, "up");
+    }
+    if (parent >= 0 && i % 7 == 0)
+      fchmodat(parent, "d", 0500, 0);
+    if (parent >= 0)
+      close(parent);
+    parent = fd;
+    fd = next;
+  }
+  close(parent);
+  close(fd);
+}
+
+/* A tree deeper than the fd limit is removed: one fd at a time.  */
+static void
+test_deep_tree(void)
+{
+  cleanup_free char *root = new_root();
+  struct rlimit old, low = { 64, 64 };
+  struct cb_error *err = NULL;
+
+  make_deep_tree(root, 400);
+  getrlimit(RLIMIT_NOFILE, &old);
+  low.rlim_max = old.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &low);
+  is_int(store_remove_tree(AT_FDCWD, root, &err), 0,
+         "rmtree: 400 levels with 64 fds");
+  setrlimit(RLIMIT_NOFILE, &old);
+  ok(!exists(AT_FDCWD, root), "rmtree: all gone");
+  ok(exists(AT_FDCWD, "/bin") || exists(AT_FDCWD, "/usr"),
+     "rmtree: symlinks to / were not followed");
+  if (err != NULL)
+    diag("%s", err->msg);
+  cb_error_free(err);
+}
+
+int
+main(void)
+{
+  const char *tmpdir = getenv("TMPDIR");
+  struct cb_error *err = NULL;
+
+  tmp_base = cb_xasprintf("%s/cb-store-XXXXXX",
+                          tmpdir != NULL && *tmpdir != '\0' ? tmpdir : "/tmp");
+  if (mkdtemp(tmp_base) == NULL) {
+    printf("Bail out! mkdtemp: %s\n", strerror(errno));
+    return 1;
+  }
+  test_default_root();
+  test_layout();
+  test_bad_layout();
+  test_blob_writer();
+  test_put_read();
+  test_tampered();
+  test_litter();
+  test_unpacked_writer();
+  test_deep_tree();
+  if (store_remove_tree(AT_FDCWD, tmp_base, &err) < 0)
+    diag("cannot remove '%s': %s", tmp_base, err->msg);
+  cb_error_free(err);
+  free(tmp_base);
+  return done_testing();
+}
