@@ -149,6 +149,16 @@ err_is(struct cb_error *err, enum cb_err_kind kind, const char *part)
   return r;
 }
 
+static void
+tag(struct layer_store *s, const char *name, const struct cb_digest *d,
+    uint64_t size, const char *media_type)
+{
+  struct cb_error *err = NULL;
+
+  layer_store_tag(s, name, d, size, media_type, &err);
+  die_on(err, "tag");
+}
+
 /* --- tests --- */
 
 static void
@@ -374,6 +384,184 @@ test_tampered(void)
   cb_error_free(err);
 }
 
+static void
+check_tag(const struct store_tag *t, const char *name,
+          const struct cb_digest *d, const char *what)
+{
+  is_str(t->name, name, "%s: name", what);
+  ok(cb_digest_equal(&t->manifest, d), "%s: digest", what);
+}
+
+static void
+test_tags(void)
+{
+  cleanup_free char *root = new_root();
+  cleanup_layer_store struct layer_store *s = open_store(root);
+  struct cb_digest m1 = put_str(s, "m1"), m2 = put_str(s, "m2"),
+                   m3 = put_str(s, "m3");
+  cleanup_json json_t *idx = NULL;
+  struct store_tag *tags = NULL;
+  struct cb_error *err = NULL;
+  bool found = false;
+  size_t n = 0;
+
+  tag(s, "localhost/a:1", &m1, 2, OCI_MEDIA_MANIFEST);
+  tag(s, "b", &m2, 2, OCI_MEDIA_MANIFEST);
+  tag(s, "c:latest", &m3, 2, OCI_MEDIA_INDEX);
+  tag(s, "b", &m3, 2, OCI_MEDIA_MANIFEST);
+  is_int(layer_store_tags(s, &tags, &n, &err), 0, "tags: list");
+  is_int((long long)n, 3, "tags: three");
+  if (n == 3) {
+    check_tag(&tags[0], "localhost/a:1", &m1, "tags[0]");
+    check_tag(&tags[1], "b", &m3, "tags[1] (replaced in place)");
+    check_tag(&tags[2], "c:latest", &m3, "tags[2]");
+    is_str(tags[2].media_type, OCI_MEDIA_INDEX, "tags[2]: media type");
+    is_int((long long)tags[2].size, 2, "tags[2]: size");
+  }
+  store_tags_free(tags, n);
+
+  idx = load_json_at(layer_store_root_fd(s), "index.json");
+  ok(idx != NULL, "tags: index.json is valid JSON");
+  is_str(
+      json_string_value(json_object_get(
+          json_object_get(json_array_get(json_object_get(idx, "manifests"), 0),
+                          "annotations"),
+          OCI_ANNOTATION_REF_NAME)),
+      "localhost/a:1", "tags: the name is a ref.name annotation");
+
+  is_int(layer_store_untag(s, "localhost/a:1", &found, &err), 0,
+         "untag: remove a tag");
+  ok(found, "untag: it was found");
+  is_int(layer_store_untag(s, "localhost/a:1", &found, &err), 0,
+         "untag: again");
+  ok(!found, "untag: not found the second time");
+  layer_store_tags(s, &tags, &n, &err);
+  ok(n == 2 && strcmp(tags[0].name, "b") == 0 &&
+         strcmp(tags[1].name, "c:latest") == 0,
+     "untag: the others keep their order");
+  store_tags_free(tags, n);
+  ok(blob_file_exists(s, &m1), "untag: the blob stays until gc");
+  ok(err == NULL, "tags: no error on the way");
+  cb_error_free(err);
+}
+
+static void
+test_bad_tags(void)
+{
+  static const char *const bad_names[] = {
+    "",   "a b", "a//b",  "/a",        "a/",   "-a",   "a-",
+    "a:", ":a",  "a---b", "A\xc3\xa9", "a\tb", "../x", "a/../b",
+  };
+  static const char *const good_names[] = { "a", "a--b", "a.b-c_d:1@x+y",
+                                            "registry.example:5000/p/q:v1" };
+  cleanup_free char *root = new_root();
+  cleanup_layer_store struct layer_store *s = open_store(root);
+  struct cb_digest m = put_str(s, "manifest"), absent;
+  struct cb_error *err = NULL;
+
+  for (size_t i = 0; i < CB_N_ELEMENTS(bad_names); i++) {
+    is_int(layer_store_tag(s, bad_names[i], &m, 8, OCI_MEDIA_MANIFEST, &err),
+           -1, "bad tag: refuse '%s'", bad_names[i]);
+    ok(err_is(err, CB_ERR_USAGE, "invalid tag name"),
+       "bad tag: '%s' is a usage error", bad_names[i]);
+    cb_error_free(err);
+    err = NULL;
+  }
+  for (size_t i = 0; i < CB_N_ELEMENTS(good_names); i++)
+    is_int(layer_store_tag(s, good_names[i], &m, 8, OCI_MEDIA_MANIFEST, &err),
+           0, "tag: accept '%s'", good_names[i]);
+  is_int(layer_store_tag(s, "x", &m, 8, OCI_MEDIA_LAYER_GZIP, &err), -1,
+         "bad tag: a layer media type is refused");
+  ok(err_is(err, CB_ERR_USAGE, "media type"), "bad tag: as a usage error");
+  cb_error_free(err);
+  err = NULL;
+  is_int(layer_store_tag(s, "x", &m, 9, OCI_MEDIA_MANIFEST, &err), -1,
+         "bad tag: a wrong size is refused");
+  ok(err_is(err, CB_ERR_USAGE, "bytes"), "bad tag: naming the sizes");
+  cb_error_free(err);
+  err = NULL;
+  cb_digest_of("absent", 6, &absent);
+  is_int(layer_store_tag(s, "x", &absent, 6, OCI_MEDIA_MANIFEST, &err), -1,
+         "bad tag: a manifest that is not stored is refused");
+  ok(err_is(err, CB_ERR_SYSTEM, "not in the store") && err->errnum == ENOENT,
+     "bad tag: as ENOENT");
+  cb_error_free(err);
+}
+
+/* Entries other tools put in index.json (no ref.name, other annotations)
+   survive our rewrites.  */
+static void
+test_foreign_index_entries(void)
+{
+  cleanup_free char *root = new_root();
+  cleanup_layer_store struct layer_store *s = open_store(root);
+  struct cb_digest m = put_str(s, "m");
+  char digest[CB_DIGEST_STR_LEN];
+  cleanup_free char *index = NULL;
+  cleanup_json json_t *j = NULL;
+  struct store_tag *tags = NULL;
+  struct cb_error *err = NULL;
+  size_t n = 0;
+
+  cb_digest_str(&m, digest);
+  index = cb_xasprintf(
+      "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"%s\","
+      "\"digest\":\"%s\",\"size\":1,\"annotations\":{\"vendor\":\"x\"},"
+      "\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\"}}]}",
+      OCI_MEDIA_MANIFEST, digest);
+  write_at(layer_store_root_fd(s), "index.json", index);
+  tag(s, "mine", &m, 1, OCI_MEDIA_MANIFEST);
+  layer_store_tags(s, &tags, &n, &err);
+  ok(n == 1 && strcmp(tags[0].name, "mine") == 0,
+     "foreign: only named entries are tags");
+  store_tags_free(tags, n);
+  j = load_json_at(layer_store_root_fd(s), "index.json");
+  is_int((long long)json_array_size(json_object_get(j, "manifests")), 2,
+         "foreign: the unnamed entry is kept");
+  is_str(json_string_value(json_object_get(
+             json_object_get(json_array_get(json_object_get(j, "manifests"), 0),
+                             "platform"),
+             "architecture")),
+         "arm64", "foreign: with its platform");
+  ok(err == NULL, "foreign: no error");
+  cb_error_free(err);
+}
+
+static void
+test_corrupt_index(void)
+{
+  cleanup_free char *root = new_root();
+  cleanup_layer_store struct layer_store *s = open_store(root);
+  struct cb_digest m = put_str(s, "m");
+  cleanup_free char *want = cb_xasprintf("'%s/index.json'", root);
+  struct store_tag *tags = NULL;
+  struct cb_error *err = NULL;
+  size_t n = 0;
+
+  write_at(layer_store_root_fd(s), "index.json", "{\"schemaVersion\":2,");
+  is_int(layer_store_tags(s, &tags, &n, &err), -1,
+         "corrupt index: listing tags fails");
+  ok(err_is(err, CB_ERR_PARSE, want), "corrupt index: a parse error naming %s",
+     want);
+  diag("%s", err != NULL ? err->msg : "(none)");
+  cb_error_free(err);
+  err = NULL;
+  is_int(layer_store_tag(s, "x", &m, 1, OCI_MEDIA_MANIFEST, &err), -1,
+         "corrupt index: tagging fails");
+  ok(err_is(err, CB_ERR_PARSE, want), "corrupt index: naming the file");
+  cb_error_free(err);
+  err = NULL;
+
+  write_at(layer_store_root_fd(s), "index.json",
+           "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"x\","
+           "\"digest\":\"sha256:../../etc/passwd\",\"size\":1}]}");
+  is_int(layer_store_tags(s, &tags, &n, &err), -1,
+         "corrupt index: a digest that is a path is refused");
+  ok(err_is(err, CB_ERR_PARSE, "manifests[0].digest"),
+     "corrupt index: naming the field");
+  cb_error_free(err);
+}
+
 /* Files and a read-only directory in tmp/, as a killed writer leaves. */
 static void
 make_litter(int root_fd)
@@ -516,6 +704,146 @@ test_deep_tree(void)
   cb_error_free(err);
 }
 
+/* --- concurrent writers --- */
+
+#define N_WRITERS 2
+#define N_BLOBS 50
+
+static void
+blob_content(int who, int i, struct cb_buf *b)
+{
+  for (int k = 0; k < 2048; k++)
+    cb_buf_addf(b, "writer %d blob %d line %d\n", who, i, k);
+}
+
+static int
+writer_child(const char *root, int who)
+{
+  struct cb_error *err = NULL;
+  struct layer_store *s = layer_store_open(root, &err);
+
+  for (int i = 0; s != NULL && i < N_BLOBS && err == NULL; i++) {
+    struct cb_buf b = CB_BUF_INIT;
+    struct blob_writer *w;
+    struct cb_digest want, got;
+    size_t half;
+
+    blob_content(who, i, &b);
+    cb_digest_of(b.data, b.len, &want);
+    half = b.len / 2;
+    w = layer_store_blob_begin(s, &err);
+    /* Two writes with a pause: a reader gets a chance at a partial.  */
+    if (w != NULL && blob_writer_write(w, b.data, half, &err) == 0) {
+      usleep(200);
+      blob_writer_write(w, b.data + half, b.len - half, &err);
+    }
+    if (w != NULL && err == NULL)
+      blob_writer_commit(w, &want, &got, NULL, &err);
+    else
+      blob_writer_abort(w);
+    if (err == NULL && i % 10 == 0) {
+      cleanup_free char *name = cb_xasprintf("w%d:%d", who, i);
+
+      layer_store_tag(s, name, &got, b.len, OCI_MEDIA_MANIFEST, &err);
+    }
+    cb_buf_release(&b);
+  }
+  if (err != NULL)
+    fprintf(stderr, "writer %d: %s\n", who, err->msg);
+  layer_store_free(s);
+  return err == NULL ? 0 : 1;
+}
+
+/* Read every blob that appears, without the lock, until told to stop;
+   each one must be whole.  */
+static int
+reader_child(const char *root, int stop_fd)
+{
+  struct cb_error *err = NULL;
+  struct layer_store *s = layer_store_open(root, &err);
+  int bad = 0;
+  char c;
+
+  for (int rounds = 0; s != NULL && bad == 0; rounds++) {
+    cleanup_strv char **names = store_list_dir(s->blobs_fd, &err);
+
+    for (size_t i = 0; names != NULL && names[i] != NULL; i++) {
+      struct cb_digest d;
+      cleanup_free char *buf = NULL;
+      size_t len;
+
+      if (cb_digest_parse_hex(names[i], &d, NULL) < 0 ||
+          layer_store_blob_read(s, &d, 1u << 24, &buf, &len, &err) < 0)
+        bad++;
+    }
+    if (read(stop_fd, &c, 1) == 0)
+      break;
+  }
+  if (err != NULL)
+    fprintf(stderr, "reader: %s\n", err->msg);
+  layer_store_free(s);
+  return s == NULL || bad > 0 ? 1 : 0;
+}
+
+static void
+test_concurrent_writers(void)
+{
+  cleanup_free char *root = new_root();
+  cleanup_layer_store struct layer_store *s = open_store(root);
+  pid_t pids[N_WRITERS + 1];
+  struct store_tag *tags = NULL;
+  struct cb_error *err = NULL;
+  int stop[2], failed = 0, intact = 0;
+  size_t n = 0;
+
+  if (pipe2(stop, O_CLOEXEC | O_NONBLOCK) < 0)
+    abort();
+  fflush(stdout);
+  for (int who = 0; who <= N_WRITERS; who++) {
+    pids[who] = fork();
+    if (pids[who] == 0) {
+      close(stop[1]);
+      _exit(who < N_WRITERS ? writer_child(root, who)
+                            : reader_child(root, stop[0]));
+    }
+  }
+  close(stop[0]);
+  for (int who = 0; who <= N_WRITERS; who++) {
+    int status = 0;
+
+    if (who == N_WRITERS)
+      close(stop[1]); /* the writers are done: stop the reader */
+    waitpid(pids[who], &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+      failed++;
+  }
+  is_int(failed, 0, "concurrent: writers and the reader succeeded");
+  for (int who = 0; who < N_WRITERS; who++) {
+    for (int i = 0; i < N_BLOBS; i++) {
+      struct cb_buf b = CB_BUF_INIT;
+      struct cb_digest d;
+      cleanup_free char *buf = NULL;
+      size_t len;
+
+      blob_content(who, i, &b);
+      cb_digest_of(b.data, b.len, &d);
+      if (layer_store_blob_read(s, &d, 1u << 24, &buf, &len, NULL) == 0)
+        intact++;
+      cb_buf_release(&b);
+    }
+  }
+  is_int(intact, N_WRITERS * N_BLOBS, "concurrent: every blob landed whole");
+  is_int((long long)count_entries(layer_store_root_fd(s), "blobs/sha256"),
+         N_WRITERS * N_BLOBS, "concurrent: and nothing else is in blobs/");
+  is_int((long long)count_entries(layer_store_root_fd(s), "tmp"), 0,
+         "concurrent: tmp/ is empty");
+  layer_store_tags(s, &tags, &n, &err);
+  is_int((long long)n, N_WRITERS * N_BLOBS / 10,
+         "concurrent: no tag was lost in index.json");
+  store_tags_free(tags, n);
+  cb_error_free(err);
+}
+
 int
 main(void)
 {
@@ -534,9 +862,14 @@ main(void)
   test_blob_writer();
   test_put_read();
   test_tampered();
+  test_tags();
+  test_bad_tags();
+  test_foreign_index_entries();
+  test_corrupt_index();
   test_litter();
   test_unpacked_writer();
   test_deep_tree();
+  test_concurrent_writers();
   if (store_remove_tree(AT_FDCWD, tmp_base, &err) < 0)
     diag("cannot remove '%s': %s", tmp_base, err->msg);
   cb_error_free(err);
