@@ -149,6 +149,74 @@ err_is(struct cb_error *err, enum cb_err_kind kind, const char *part)
   return r;
 }
 
+/* --- an image in the store --- */
+
+struct image {
+  struct cb_digest layers[2], diff_ids[2], config, manifest;
+  uint64_t manifest_size;
+  char *manifest_type; /* owned */
+};
+
+static void
+image_release(struct image *img)
+{
+  free(img->manifest_type);
+}
+
+static void
+add_descriptor(struct oci_manifest *m, bool config, const char *media_type,
+               const struct cb_digest *d, uint64_t size)
+{
+  struct oci_descriptor desc;
+
+  if (oci_descriptor_init(&desc, media_type, d, size, NULL) < 0)
+    abort();
+  if (config)
+    oci_manifest_set_config(m, &desc);
+  else
+    oci_manifest_add_layer(m, &desc);
+  oci_descriptor_release(&desc);
+}
+
+/* Two layers, a config listing their diff_ids, and a manifest (OCI, or
+   Docker schema 2 with DOCKER), all stored; nothing tagged.  */
+static void
+build_image(struct layer_store *s, const char *seed, bool docker,
+            struct image *img)
+{
+  cleanup_oci_manifest struct oci_manifest *m = oci_manifest_new();
+  cleanup_json json_t *cfg = oci_config_new("linux", "amd64", NULL);
+  cleanup_free char *cfg_text = NULL, *text = NULL;
+  size_t cfg_len, len;
+
+  memset(img, 0, sizeof(*img));
+  for (int i = 0; i < 2; i++) {
+    cleanup_free char *data = cb_xasprintf("layer %s %d", seed, i);
+    cleanup_free char *diff = cb_xasprintf("diff %s %d", seed, i);
+    struct oci_history h = { NULL, data, NULL, false };
+
+    img->layers[i] = put_str(s, data);
+    cb_digest_of(diff, strlen(diff), &img->diff_ids[i]);
+    oci_config_add_layer(cfg, &img->diff_ids[i], &h, NULL);
+    add_descriptor(m, false,
+                   docker ? DOCKER_MEDIA_LAYER_GZIP : OCI_MEDIA_LAYER_GZIP,
+                   &img->layers[i], strlen(data));
+  }
+  cfg_text = oci_json_dump(cfg, &cfg_len);
+  img->config = put(s, cfg_text, cfg_len);
+  add_descriptor(m, true, docker ? DOCKER_MEDIA_CONFIG : OCI_MEDIA_CONFIG,
+                 &img->config, cfg_len);
+  if (docker) {
+    free(m->media_type);
+    m->media_type = cb_xstrdup(DOCKER_MEDIA_MANIFEST);
+  }
+  text = oci_manifest_serialize(m, &len);
+  img->manifest = put(s, text, len);
+  img->manifest_size = len;
+  img->manifest_type =
+      cb_xstrdup(docker ? DOCKER_MEDIA_MANIFEST : OCI_MEDIA_MANIFEST);
+}
+
 static void
 tag(struct layer_store *s, const char *name, const struct cb_digest *d,
     uint64_t size, const char *media_type)
@@ -157,6 +225,15 @@ tag(struct layer_store *s, const char *name, const struct cb_digest *d,
 
   layer_store_tag(s, name, d, size, media_type, &err);
   die_on(err, "tag");
+}
+
+static bool
+image_present(struct layer_store *s, const struct image *img)
+{
+  return blob_file_exists(s, &img->manifest) &&
+         blob_file_exists(s, &img->config) &&
+         blob_file_exists(s, &img->layers[0]) &&
+         blob_file_exists(s, &img->layers[1]);
 }
 
 /* --- tests --- */
@@ -535,6 +612,7 @@ test_corrupt_index(void)
   struct cb_digest m = put_str(s, "m");
   cleanup_free char *want = cb_xasprintf("'%s/index.json'", root);
   struct store_tag *tags = NULL;
+  struct store_gc_stats st;
   struct cb_error *err = NULL;
   size_t n = 0;
 
@@ -549,6 +627,11 @@ test_corrupt_index(void)
   is_int(layer_store_tag(s, "x", &m, 1, OCI_MEDIA_MANIFEST, &err), -1,
          "corrupt index: tagging fails");
   ok(err_is(err, CB_ERR_PARSE, want), "corrupt index: naming the file");
+  cb_error_free(err);
+  err = NULL;
+  is_int(layer_store_gc(s, &st, &err), -1, "corrupt index: gc fails");
+  ok(err_is(err, CB_ERR_PARSE, want), "corrupt index: gc names the file");
+  ok(blob_file_exists(s, &m), "corrupt index: gc removed nothing");
   cb_error_free(err);
   err = NULL;
 
@@ -601,6 +684,137 @@ test_litter(void)
   layer_store_unlock(s); /* one too many: ignored */
   is_int((long long)s->lock_depth, 0, "litter: unlocked");
   ok(err == NULL, "litter: no error");
+}
+
+/* A manifest list (Docker) and an OCI index, each naming one image.  */
+static struct cb_digest
+put_index(struct layer_store *s, const char *media_type,
+          const struct image *img, uint64_t *size)
+{
+  cleanup_oci_index struct oci_index *idx = oci_index_new();
+  cleanup_free char *text = NULL;
+  struct oci_descriptor d;
+  size_t len;
+
+  free(idx->media_type);
+  idx->media_type = cb_xstrdup(media_type);
+  oci_descriptor_init(&d, img->manifest_type, &img->manifest,
+                      img->manifest_size, NULL);
+  oci_descriptor_set_platform(&d, "linux", "amd64", NULL, NULL);
+  oci_index_add(idx, &d);
+  oci_descriptor_release(&d);
+  text = oci_index_serialize(idx, &len);
+  *size = len;
+  return put(s, text, len);
+}
+
+static void
+make_unpacked(int root_fd, const struct cb_digest *diff_id)
+{
+  char hex[CB_DIGEST_HEX_LEN + 1];
+  cleanup_free char *dir = NULL, *sub = NULL, *file = NULL;
+
+  cb_digest_hex(diff_id, hex);
+  dir = cb_xasprintf("unpacked/%s", hex);
+  sub = cb_xasprintf("%s/usr", dir);
+  file = cb_xasprintf("%s/usr/file", dir);
+  mkdirat(root_fd, dir, 0755);
+  mkdirat(root_fd, sub, 0755);
+  write_at(root_fd, file, "content");
+  fchmodat(root_fd, sub, 0555, 0);
+}
+
+static bool
+unpacked_exists(int root_fd, const struct cb_digest *diff_id)
+{
+  char hex[CB_DIGEST_HEX_LEN + 1];
+  cleanup_free char *dir = NULL;
+
+  cb_digest_hex(diff_id, hex);
+  dir = cb_xasprintf("unpacked/%s", hex);
+  return exists(root_fd, dir);
+}
+
+static void
+test_gc(void)
+{
+  cleanup_free char *root = new_root();
+  cleanup_layer_store struct layer_store *s = open_store(root);
+  int fd = layer_store_root_fd(s);
+  struct image img, nested, docker;
+  struct cb_digest stray, stray_diff, list, index;
+  uint64_t list_size, index_size;
+  struct store_gc_stats st;
+  struct cb_error *err = NULL;
+  bool found;
+
+  build_image(s, "main", false, &img);
+  build_image(s, "nested", false, &nested);
+  build_image(s, "docker", true, &docker);
+  tag(s, "app:1", &img.manifest, img.manifest_size, OCI_MEDIA_MANIFEST);
+  index = put_index(s, OCI_MEDIA_INDEX, &nested, &index_size);
+  tag(s, "multi:1", &index, index_size, OCI_MEDIA_INDEX);
+  list = put_index(s, DOCKER_MEDIA_MANIFEST_LIST, &docker, &list_size);
+  tag(s, "docker:1", &list, list_size, DOCKER_MEDIA_MANIFEST_LIST);
+  stray = put_str(s, "a stray blob nobody refers to");
+  cb_digest_of("stray diff", 10, &stray_diff);
+  make_unpacked(fd, &img.diff_ids[0]);
+  make_unpacked(fd, &docker.diff_ids[1]);
+  make_unpacked(fd, &stray_diff);
+  make_litter(fd);
+  write_at(fd, "blobs/sha256/not-a-digest", "left alone");
+
+  is_int(layer_store_gc(s, &st, &err), 0, "gc: runs");
+  is_int((long long)st.blobs_removed, 1, "gc: one blob removed");
+  is_int((long long)st.blob_bytes, 29, "gc: its bytes counted");
+  is_int((long long)st.unpacked_removed, 1, "gc: one unpacked dir removed");
+  is_int((long long)st.tmp_removed, 2, "gc: tmp/ litter counted");
+  ok(!blob_file_exists(s, &stray), "gc: the stray blob is gone");
+  ok(image_present(s, &img), "gc: the tagged image is kept");
+  ok(image_present(s, &nested) && blob_file_exists(s, &index),
+     "gc: an image inside a tagged OCI index is kept");
+  ok(image_present(s, &docker) && blob_file_exists(s, &list),
+     "gc: a Docker schema 2 image inside a manifest list is kept");
+  ok(unpacked_exists(fd, &img.diff_ids[0]) &&
+         unpacked_exists(fd, &docker.diff_ids[1]),
+     "gc: unpacked dirs of kept layers stay");
+  ok(!unpacked_exists(fd, &stray_diff), "gc: the stray unpacked dir is gone");
+  is_int((long long)count_entries(fd, "tmp"), 0, "gc: tmp/ is empty");
+  ok(exists(fd, "blobs/sha256/not-a-digest"), "gc: odd names are left alone");
+
+  layer_store_untag(s, "app:1", &found, &err);
+  is_int(layer_store_gc(s, &st, &err), 0, "gc: again after untag");
+  is_int((long long)st.blobs_removed, 4, "gc: the untagged image's 4 blobs");
+  ok(!blob_file_exists(s, &img.manifest) && !blob_file_exists(s, &img.config),
+     "gc: its manifest and config are gone");
+  ok(!unpacked_exists(fd, &img.diff_ids[0]), "gc: and its unpacked dir");
+  ok(image_present(s, &nested), "gc: the other images stay");
+  ok(err == NULL, "gc: no error");
+  image_release(&img);
+  image_release(&nested);
+  image_release(&docker);
+}
+
+/* A tagged manifest that does not parse: gc must stop before removing
+   anything, since it cannot know what that manifest keeps.  */
+static void
+test_gc_bad_manifest(void)
+{
+  cleanup_free char *root = new_root();
+  cleanup_layer_store struct layer_store *s = open_store(root);
+  struct cb_digest bad = put_str(s, "{\"schemaVersion\":2}");
+  struct cb_digest stray = put_str(s, "stray");
+  struct store_gc_stats st;
+  struct cb_error *err = NULL;
+  char digest[CB_DIGEST_STR_LEN];
+
+  cb_digest_str(&bad, digest);
+  tag(s, "bad", &bad, 19, OCI_MEDIA_MANIFEST);
+  is_int(layer_store_gc(s, &st, &err), -1, "gc: a broken manifest stops gc");
+  ok(err_is(err, CB_ERR_PARSE, digest), "gc: the error names the manifest");
+  ok(blob_file_exists(s, &stray), "gc: nothing was removed");
+  is_int((long long)s->lock_depth, 0, "gc: the lock was given back");
+  cb_error_free(err);
 }
 
 static void
@@ -867,6 +1081,8 @@ main(void)
   test_foreign_index_entries();
   test_corrupt_index();
   test_litter();
+  test_gc();
+  test_gc_bad_manifest();
   test_unpacked_writer();
   test_deep_tree();
   test_concurrent_writers();
