@@ -1058,6 +1058,117 @@ test_concurrent_writers(void)
   cb_error_free(err);
 }
 
+/* --- another OCI tool reads our layout --- */
+
+static char *
+find_in_path(const char *prog)
+{
+  const char *path = getenv("PATH");
+  cleanup_free char *copy = cb_xstrdup(path ? path : "/usr/bin:/bin");
+  char *save = NULL;
+
+  for (char *dir = strtok_r(copy, ":", &save); dir != NULL;
+       dir = strtok_r(NULL, ":", &save)) {
+    char *full = cb_xasprintf("%s/%s", dir, prog);
+
+    if (access(full, X_OK) == 0)
+      return full;
+    free(full);
+  }
+  return NULL;
+}
+
+/* Run ARGV with stdout captured into *OUT; the exit status, or -1.  */
+static int
+run_capture(char *const argv[], char **out)
+{
+  int p[2], status = 0;
+  size_t len;
+  pid_t pid;
+
+  *out = NULL;
+  if (pipe2(p, O_CLOEXEC) < 0)
+    return -1;
+  fflush(stdout);
+  pid = fork();
+  if (pid == 0) {
+    dup2(p[1], 1);
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  close(p[1]);
+  if (cb_read_all(p[0], 16u << 20, out, &len, NULL) < 0)
+    *out = NULL;
+  close(p[0]);
+  if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+    return -1;
+  return WEXITSTATUS(status);
+}
+
+/* An image skopeo can read: one uncompressed layer (an empty tar, two
+   zero blocks), so its digest is its diff_id.  */
+static void
+build_real_image(struct layer_store *s, struct cb_digest *manifest,
+                 char **manifest_text, size_t *manifest_len)
+{
+  static const char empty_tar[1024];
+  cleanup_oci_manifest struct oci_manifest *m = oci_manifest_new();
+  cleanup_json json_t *cfg = oci_config_new("linux", "amd64", NULL);
+  struct oci_history h = { "2024-01-01T00:00:00Z", "cbuild test", NULL, false };
+  cleanup_free char *cfg_text = NULL;
+  struct cb_digest layer, config;
+  size_t cfg_len;
+
+  layer = put(s, empty_tar, sizeof(empty_tar));
+  oci_config_add_layer(cfg, &layer, &h, NULL);
+  oci_config_set_created(cfg, 1704067200, NULL);
+  oci_config_set(cfg, "Cmd", json_pack("[s]", "/bin/sh"), NULL);
+  cfg_text = oci_json_dump(cfg, &cfg_len);
+  config = put(s, cfg_text, cfg_len);
+  add_descriptor(m, true, OCI_MEDIA_CONFIG, &config, cfg_len);
+  add_descriptor(m, false, OCI_MEDIA_LAYER, &layer, sizeof(empty_tar));
+  *manifest_text = oci_manifest_serialize(m, manifest_len);
+  *manifest = put(s, *manifest_text, *manifest_len);
+}
+
+static void
+test_skopeo(void)
+{
+  cleanup_free char *skopeo = find_in_path("skopeo");
+  cleanup_free char *root = new_root();
+  cleanup_free char *text = NULL, *raw = NULL, *info = NULL, *copied = NULL;
+  cleanup_free char *ref = NULL, *dest = NULL, *dest_dir = NULL;
+  struct layer_store *s;
+  struct cb_digest manifest;
+  size_t len;
+
+  if (skopeo == NULL) {
+    skip(4, "skopeo is not installed");
+    return;
+  }
+  s = open_store(root);
+  build_real_image(s, &manifest, &text, &len);
+  tag(s, "localhost/cbuild-test:1", &manifest, len, OCI_MEDIA_MANIFEST);
+  ref = cb_xasprintf("oci:%s:localhost/cbuild-test:1", root);
+  dest_dir = cb_xasprintf("%s/copied", tmp_base);
+  dest = cb_xasprintf("dir:%s", dest_dir);
+  {
+    char *const inspect_raw[] = { skopeo, "inspect", "--raw", ref, NULL };
+    char *const inspect[] = { skopeo, "inspect", ref, NULL };
+    char *const copy[] = { skopeo, "--insecure-policy", "copy", "-q", ref, dest,
+                           NULL };
+
+    is_int(run_capture(inspect_raw, &raw), 0, "skopeo: inspect --raw");
+    is_str(raw, text, "skopeo: returns the manifest we wrote, byte for byte");
+    is_int(run_capture(inspect, &info), 0, "skopeo: inspect (reads config)");
+    is_int(run_capture(copy, &copied), 0,
+           "skopeo: copy to dir: (verifies every blob)");
+  }
+  if (info != NULL && strstr(info, "\"Architecture\": \"amd64\"") == NULL)
+    diag("skopeo inspect said: %s", info);
+  layer_store_free(s);
+}
+
 int
 main(void)
 {
@@ -1086,6 +1197,7 @@ main(void)
   test_unpacked_writer();
   test_deep_tree();
   test_concurrent_writers();
+  test_skopeo();
   if (store_remove_tree(AT_FDCWD, tmp_base, &err) < 0)
     diag("cannot remove '%s': %s", tmp_base, err->msg);
   cb_error_free(err);
