@@ -968,15 +968,16 @@ int
 oci_config_add_history(json_t *cfg, const struct oci_history *h,
                        struct cb_error **err)
 {
-  json_t *entry;
-  json_t *history = history_array(cfg, err);
+  cleanup_json json_t *entry = history_json(h, h->empty_layer, err);
+  json_t *history;
 
-  if (history == NULL)
-    return -1;
-  entry = history_json(h, h->empty_layer, err);
+  /* Build the entry first, so that a refused one leaves CFG unchanged. */
   if (entry == NULL)
     return -1;
-  jappend(history, entry);
+  history = history_array(cfg, err);
+  if (history == NULL)
+    return -1;
+  jappend(history, steal_ptr(&entry));
   return 0;
 }
 

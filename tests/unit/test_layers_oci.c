@@ -528,6 +528,18 @@ test_utf8_and_time(void)
   is_int((long long)json_array_size(
              json_object_get(json_object_get(cfg, "rootfs"), "diff_ids")),
          0, "utf-8: the config is unchanged after the failure");
+  h.empty_layer = true;
+  is_int(oci_config_add_history(cfg, &h, &err), -1,
+         "utf-8: a bad history entry alone is refused");
+  cb_error_free(err);
+  err = NULL;
+  json_object_del(cfg, "history");
+  is_int(oci_config_add_history(cfg, &h, &err), -1,
+         "utf-8: refused when the config has no history yet");
+  cb_error_free(err);
+  err = NULL;
+  ok(json_object_get(cfg, "history") == NULL,
+     "utf-8: and no history array was added");
   ok(oci_config_new("linux", "\xe2\x82", &err) == NULL,
      "utf-8: a bad architecture is refused");
   cb_error_free(err);
