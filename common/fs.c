@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <dirent.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -266,54 +265,4 @@ cb_write_all(int fd, const void *buf, size_t len, struct cb_error **err)
     len -= (size_t)n;
   }
   return 0;
-}
-
-static int remove_children(int fd, const char *name, struct cb_error **err);
-
-int
-cb_remove_tree_at(int dir_fd, const char *name, struct cb_error **err)
-{
-  cleanup_close int fd = -1;
-  struct stat st;
-
-  if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-    return errno == ENOENT ? 0 : cb_fail_errno(err, "cannot stat '%s'", name);
-  if (!S_ISDIR(st.st_mode)) {
-    if (unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT)
-      return cb_fail_errno(err, "cannot remove '%s'", name);
-    return 0;
-  }
-  /* Read-only directories (an unpacked layer) must be opened up first.  */
-  if ((st.st_mode & 0700) != 0700)
-    fchmodat(dir_fd, name, (st.st_mode & 07777) | 0700, 0);
-  fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    return cb_fail_errno(err, "cannot open '%s'", name);
-  if (remove_children(fd, name, err) < 0)
-    return -1;
-  if (unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-    return cb_fail_errno(err, "cannot remove '%s'", name);
-  return 0;
-}
-
-static int
-remove_children(int fd, const char *name, struct cb_error **err)
-{
-  int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
-  struct dirent *de;
-  int rc = 0;
-
-  if (d == NULL) {
-    if (dup_fd >= 0)
-      close(dup_fd);
-    return cb_fail_errno(err, "cannot read '%s'", name);
-  }
-  while (rc == 0 && (de = readdir(d)) != NULL) {
-    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-      continue;
-    rc = cb_remove_tree_at(fd, de->d_name, err);
-  }
-  closedir(d);
-  return rc < 0 ? cb_wrap(err, "'%s'", name) : 0;
 }

@@ -65,17 +65,4 @@ struct oci_index *store_read_index(struct layer_store *s,
 int store_write_index(struct layer_store *s, const struct oci_index *idx,
                       struct cb_error **err);
 
-/* The names in directory DIR_FD (without "." and ".."), as a new
-   NULL-terminated array, read before anything is removed.  */
-char **store_list_dir(int dir_fd, struct cb_error **err);
-
-/* Remove NAME below DIR_FD and, if it is a directory, everything in it.
-   Works fd-relative and never follows a symlink; directories without
-   u+rwx (read-only dirs of an extracted layer) are given it first.  Holds
-   one directory fd at a time, so depth is bounded by memory, not by the
-   fd limit; climbing back up through ".." is checked against the device
-   and inode seen on the way down (CB_ERR_UNSAFE if the tree moved).
-   ENOENT for NAME itself is not an error.  */
-int store_remove_tree(int dir_fd, const char *name, struct cb_error **err);
-
 #endif

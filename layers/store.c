@@ -386,7 +386,7 @@ store_tmp_is_live(const struct layer_store *s, const char *name)
 int
 store_tmp_clear(struct layer_store *s, uint64_t *removed, struct cb_error **err)
 {
-  cleanup_strv char **names = store_list_dir(s->tmp_fd, err);
+  cleanup_strv char **names = cb_list_dir(s->tmp_fd, err);
 
   *removed = 0;
   if (names == NULL)
@@ -394,7 +394,7 @@ store_tmp_clear(struct layer_store *s, uint64_t *removed, struct cb_error **err)
   for (size_t i = 0; names[i] != NULL; i++) {
     if (store_tmp_is_live(s, names[i]))
       continue;
-    if (store_remove_tree(s->tmp_fd, names[i], err) < 0)
+    if (cb_remove_tree_at(s->tmp_fd, names[i], err) < 0)
       return cb_wrap(err, "tmp");
     (*removed)++;
   }
@@ -719,7 +719,7 @@ unpacked_writer_free(struct unpacked_writer *w, bool renamed)
 
   if (w->fd >= 0)
     close(w->fd);
-  if (!renamed && store_remove_tree(w->s->tmp_fd, w->name, &err) < 0) {
+  if (!renamed && cb_remove_tree_at(w->s->tmp_fd, w->name, &err) < 0) {
     /* Litter: the next lock taker clears it.  */
     cb_log(CB_LOG_DEBUG, "store '%s': %s", w->s->root, err->msg);
     cb_error_free(err);

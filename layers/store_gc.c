@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "layers/layer.h"
@@ -242,7 +243,7 @@ static int
 sweep_blobs(struct mark *m, struct store_gc_stats *st, struct cb_error **err)
 {
   struct layer_store *s = m->s;
-  cleanup_strv char **names = store_list_dir(s->blobs_fd, err);
+  cleanup_strv char **names = cb_list_dir(s->blobs_fd, err);
 
   if (names == NULL)
     return cb_wrap(err, "blobs");
@@ -273,7 +274,7 @@ sweep_unpacked(struct mark *m, struct store_gc_stats *st, struct cb_error **err)
                O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (dir < 0)
     return cb_fail_errno(err, "cannot open 'unpacked'");
-  names = store_list_dir(dir, err);
+  names = cb_list_dir(dir, err);
   if (names == NULL)
     return cb_wrap(err, "unpacked");
   for (size_t i = 0; names[i] != NULL; i++) {
@@ -282,7 +283,7 @@ sweep_unpacked(struct mark *m, struct store_gc_stats *st, struct cb_error **err)
     if (cb_digest_parse_hex(names[i], &d, NULL) == 0 &&
         set_has(&m->diff_ids, &d))
       continue;
-    if (store_remove_tree(dir, names[i], err) < 0)
+    if (cb_remove_tree_at(dir, names[i], err) < 0)
       return cb_wrap(err, "unpacked");
     st->unpacked_removed++;
   }

@@ -81,7 +81,7 @@ count_entries(int root_fd, const char *dir)
 {
   cleanup_close int fd =
       openat(root_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  cleanup_strv char **names = fd >= 0 ? store_list_dir(fd, NULL) : NULL;
+  cleanup_strv char **names = fd >= 0 ? cb_list_dir(fd, NULL) : NULL;
 
   return names != NULL ? cb_strv_len(names) : (size_t)-1;
 }
@@ -907,7 +907,7 @@ test_deep_tree(void)
   getrlimit(RLIMIT_NOFILE, &old);
   low.rlim_max = old.rlim_max;
   setrlimit(RLIMIT_NOFILE, &low);
-  is_int(store_remove_tree(AT_FDCWD, root, &err), 0,
+  is_int(cb_remove_tree_at(AT_FDCWD, root, &err), 0,
          "rmtree: 400 levels with 64 fds");
   setrlimit(RLIMIT_NOFILE, &old);
   ok(!exists(AT_FDCWD, root), "rmtree: all gone");
@@ -979,7 +979,7 @@ reader_child(const char *root, int stop_fd)
   char c;
 
   for (int rounds = 0; s != NULL && bad == 0; rounds++) {
-    cleanup_strv char **names = store_list_dir(s->blobs_fd, &err);
+    cleanup_strv char **names = cb_list_dir(s->blobs_fd, &err);
 
     for (size_t i = 0; names != NULL && names[i] != NULL; i++) {
       struct cb_digest d;
@@ -1198,7 +1198,7 @@ main(void)
   test_deep_tree();
   test_concurrent_writers();
   test_skopeo();
-  if (store_remove_tree(AT_FDCWD, tmp_base, &err) < 0)
+  if (cb_remove_tree_at(AT_FDCWD, tmp_base, &err) < 0)
     diag("cannot remove '%s': %s", tmp_base, err->msg);
   cb_error_free(err);
   free(tmp_base);

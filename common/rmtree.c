@@ -10,12 +10,12 @@
 
 #include "common/cleanup.h"
 #include "common/mem.h"
-#include "layers/store-internal.h"
+#include "common/fs.h"
 
 #include "common/banned.h"
 
 char **
-store_list_dir(int dir_fd, struct cb_error **err)
+cb_list_dir(int dir_fd, struct cb_error **err)
 {
   char **names = NULL;
   size_t n = 0, alloc = 0;
@@ -101,7 +101,7 @@ open_for_removal(int dir_fd, const char *name, struct stat *st,
 static char **
 remove_files(int fd, struct cb_error **err)
 {
-  cleanup_strv char **names = store_list_dir(fd, err);
+  cleanup_strv char **names = cb_list_dir(fd, err);
   cleanup_strv char **dirs = NULL;
   size_t ndirs = 0, alloc = 0;
 
@@ -201,7 +201,7 @@ remove_step(int *fd, struct frame **frames, size_t *n, size_t *alloc,
 }
 
 int
-store_remove_tree(int dir_fd, const char *name, struct cb_error **err)
+cb_remove_tree_at(int dir_fd, const char *name, struct cb_error **err)
 {
   struct frame *frames = NULL;
   size_t n = 0, alloc = 0;
