@@ -16,6 +16,13 @@ struct cli_command {
 extern const struct cli_command cli_cmd_build;
 extern const struct cli_command cli_cmd_parse;
 extern const struct cli_command cli_cmd_debug_expand;
+extern const struct cli_command cli_cmd_images;
+extern const struct cli_command cli_cmd_inspect;
+extern const struct cli_command cli_cmd_load;
+extern const struct cli_command cli_cmd_prune;
+extern const struct cli_command cli_cmd_rmi;
+extern const struct cli_command cli_cmd_save;
+extern const struct cli_command cli_cmd_tag;
 
 /* Print NAME's usage to stdout (for --help) and return 0.  */
 int cli_print_usage(const struct cli_command *cmd);
