@@ -9,6 +9,7 @@
 #include <archive_entry.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -16,6 +17,8 @@
 #include "tap.h"
 
 /* --- building tar archives --- */
+
+#define ID_ROOT (-1LL)
 
 struct ent {
   const char *name;
@@ -25,7 +28,7 @@ struct ent {
   size_t size; /* of DATA; strlen when 0 */
   const char *symlink;
   const char *hardlink;
-  long long uid, gid;
+  long long uid, gid; /* 0: the ids the tests run with; or ID_ROOT */
   long long mtime;
   unsigned dev_major, dev_minor;
   const char *xattr_name, *xattr_value;
@@ -52,6 +55,16 @@ tar_begin(struct tarb *t)
   archive_write_open(t->a, &t->out, NULL, tar_write_cb, NULL);
 }
 
+/* Owned by whoever runs the tests unless a case says otherwise, so the
+   suite also passes unprivileged.  */
+static inline long long
+ent_id(long long id, unsigned own)
+{
+  if (id == ID_ROOT)
+    return 0;
+  return id != 0 ? id : (long long)own;
+}
+
 static inline void
 tar_add(struct tarb *t, const struct ent *e)
 {
@@ -63,8 +76,8 @@ tar_add(struct tarb *t, const struct ent *e)
   archive_entry_set_filetype(ae, type);
   archive_entry_set_perm(ae,
                          e->perm ? e->perm : (type == AE_IFDIR ? 0755 : 0644));
-  archive_entry_set_uid(ae, e->uid);
-  archive_entry_set_gid(ae, e->gid);
+  archive_entry_set_uid(ae, ent_id(e->uid, geteuid()));
+  archive_entry_set_gid(ae, ent_id(e->gid, getegid()));
   archive_entry_set_mtime(ae, e->mtime ? e->mtime : 1700000000, 0);
   archive_entry_set_size(ae, type == AE_IFREG && !e->hardlink ? size : 0);
   if (e->symlink)
