@@ -166,6 +166,36 @@ test_broken(const struct cb_buf *tar)
   cb_buf_release(&b);
 }
 
+/* A frame asking for a window over LAYER_ZSTD_WINDOW_LOG_MAX is refused
+   before the decoder allocates it.  */
+static void
+test_zstd_window_limit(const struct cb_buf *tar)
+{
+  ZSTD_CCtx *cc = ZSTD_createCCtx();
+  struct cb_buf b = CB_BUF_INIT;
+  size_t cap = ZSTD_compressBound(tar->len) + 1024;
+  ZSTD_inBuffer in = { tar->data, tar->len, 0 };
+  ZSTD_outBuffer out;
+  size_t rc;
+
+  cb_buf_reserve(&b, cap);
+  out = (ZSTD_outBuffer){ b.data, cap, 0 };
+  ZSTD_CCtx_setParameter(cc, ZSTD_c_windowLog, LAYER_ZSTD_WINDOW_LOG_MAX + 1);
+  /* Streamed with no size known up front, the frame keeps the window it
+     was given instead of one shrunk to the input.  */
+  rc = ZSTD_compressStream2(cc, &out, &in, ZSTD_e_continue);
+  while (!ZSTD_isError(rc)) {
+    rc = ZSTD_compressStream2(cc, &out, &in, ZSTD_e_end);
+    if (rc == 0)
+      break;
+  }
+  ok(!ZSTD_isError(rc), "zstd_window_too_large: compressed");
+  b.len = out.pos;
+  read_fails("zstd_window_too_large", &b, "corrupt zstd stream");
+  ZSTD_freeCCtx(cc);
+  cb_buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -174,6 +204,7 @@ main(void)
   make_tar(&tar);
   test_roundtrips(&tar);
   test_broken(&tar);
+  test_zstd_window_limit(&tar);
   cb_buf_release(&tar);
   return done_testing();
 }
