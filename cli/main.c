@@ -22,6 +22,7 @@ static const struct cli_command *const commands[] = {
   &cli_cmd_prune,
   &cli_cmd_save,
   &cli_cmd_load,
+  &cli_cmd_export,
   &cli_cmd_parse,
   &cli_cmd_debug_expand,
 };

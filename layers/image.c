@@ -7,6 +7,7 @@
 
 #include "common/cleanup.h"
 #include "common/mem.h"
+#include "layers/apply.h"
 #include "layers/layer.h"
 #include "common/banned.h"
 
@@ -203,4 +204,96 @@ store_image_size(const struct store_image *img)
   for (size_t i = 0; i < img->manifest->n_layers; i++)
     total += img->manifest->layers[i].size;
   return total;
+}
+
+static void
+add_stats(struct flatten_stats *st, const struct layer_apply_result *r)
+{
+  if (st == NULL)
+    return;
+  st->layers++;
+  st->owner_failures += r->owner_failures;
+  st->devices_skipped += r->devices_skipped;
+  st->xattrs_skipped += r->xattrs_skipped;
+}
+
+/* The diff_ids of IMG's config, one per manifest layer.  */
+static int
+image_diff_ids(const struct store_image *img, struct cb_digest **ids,
+               struct cb_error **err)
+{
+  size_t n = 0;
+
+  if (oci_config_diff_ids(img->config, ids, &n, err) < 0)
+    return -1;
+  if (n != img->manifest->n_layers) {
+    free(*ids);
+    *ids = NULL;
+    return cb_fail(err, CB_ERR_PARSE, 0,
+                   "the config lists %zu layers, the manifest %zu", n,
+                   img->manifest->n_layers);
+  }
+  return 0;
+}
+
+static int
+apply_layer(struct layer_store *s, const struct oci_descriptor *layer,
+            const struct cb_digest *diff_id, int root_fd,
+            struct flatten_stats *stats, struct cb_error **err)
+{
+  cleanup_close int fd = layer_store_blob_open(s, &layer->digest, err);
+  struct layer_apply_opts opts = { &layer->digest, diff_id, NULL,
+                                   LAYER_APPLY_IGNORE_OWNER_ERRORS };
+  struct layer_apply_result res;
+
+  if (fd < 0 || layer_apply(root_fd, fd, &opts, &res, err) < 0)
+    return -1;
+  add_stats(stats, &res);
+  return 0;
+}
+
+int
+store_image_flatten(struct layer_store *s, const struct store_image *img,
+                    int root_fd, struct flatten_stats *stats,
+                    struct cb_error **err)
+{
+  cleanup_free struct cb_digest *ids = NULL;
+
+  if (image_diff_ids(img, &ids, err) < 0)
+    return -1;
+  for (size_t i = 0; i < img->manifest->n_layers; i++) {
+    if (apply_layer(s, &img->manifest->layers[i], &ids[i], root_fd, stats,
+                    err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+int
+store_image_unpack_layer(struct layer_store *s, const struct store_image *img,
+                         size_t i, struct flatten_stats *stats,
+                         struct cb_error **err)
+{
+  cleanup_free struct cb_digest *ids = NULL;
+  struct unpacked_writer *w;
+  int fd;
+
+  if (i >= img->manifest->n_layers)
+    return cb_fail(err, CB_ERR_USAGE, 0, "no layer %zu", i);
+  if (image_diff_ids(img, &ids, err) < 0)
+    return -1;
+  fd = layer_store_unpacked_open(s, &ids[i], err);
+  if (fd >= 0 || (err != NULL && *err != NULL))
+    return fd;
+  w = layer_store_unpacked_begin(s, &ids[i], err);
+  if (w == NULL)
+    return -1;
+  if (apply_layer(s, &img->manifest->layers[i], &ids[i],
+                  unpacked_writer_fd(w), stats, err) < 0) {
+    unpacked_writer_abort(w);
+    return -1;
+  }
+  if (unpacked_writer_commit(w, err) < 0)
+    return -1;
+  return layer_store_unpacked_open(s, &ids[i], err);
 }

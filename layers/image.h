@@ -40,6 +40,30 @@ void store_image_release(struct store_image *img);
 int layer_store_resolve(struct layer_store *s, const char *spec,
                         struct store_image *out, struct cb_error **err);
 
+/* Totals of applying an image's layers (what could not be applied as is
+   when not privileged: the caller warns).  */
+struct flatten_stats {
+  uint64_t layers;
+  uint64_t owner_failures;
+  uint64_t devices_skipped;
+  uint64_t xattrs_skipped;
+};
+
+/* Apply every layer of IMG, base first, into the directory ROOT_FD (an
+   empty staging dir: see layers/apply.h for the atomicity contract),
+   checking each blob digest and diff_id.  Ownership that cannot be set
+   is counted in STATS, not an error.  */
+int store_image_flatten(struct layer_store *s, const struct store_image *img,
+                        int root_fd, struct flatten_stats *stats,
+                        struct cb_error **err);
+
+/* Make sure layer I of IMG is extracted at unpacked/<diff_id> (done once,
+   then reused as an overlay lower dir) and return an O_PATH fd of it.  */
+int store_image_unpack_layer(struct layer_store *s,
+                             const struct store_image *img, size_t i,
+                             struct flatten_stats *stats,
+                             struct cb_error **err);
+
 /* The sum of the layer sizes in the manifest (compressed bytes).  */
 uint64_t store_image_size(const struct store_image *img);
 
