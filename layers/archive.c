@@ -86,6 +86,30 @@ out_begin_file(struct out *o, const char *name, uint64_t size, int *fd,
   return 0;
 }
 
+/* Directories get entries of their own: a reader that has to invent a
+   missing parent (skopeo's, as an ordinary user) fails to chown it.  */
+static int
+out_dir(struct out *o, const char *name, struct cb_error **err)
+{
+  struct archive_entry *e;
+  int rc;
+
+  if (o->tar == NULL) {
+    if (mkdirat(o->dir_fd, name, 0755) < 0)
+      return cb_fail_errno(err, "cannot create '%s'", name);
+    return 0;
+  }
+  e = archive_entry_new();
+  archive_entry_set_pathname(e, name);
+  archive_entry_set_filetype(e, AE_IFDIR);
+  archive_entry_set_perm(e, 0755);
+  rc = archive_write_header(o->tar, e);
+  archive_entry_free(e);
+  if (rc != ARCHIVE_OK)
+    return archive_fail(o->tar, err, name);
+  return 0;
+}
+
 static int
 out_write(struct out *o, int fd, const void *buf, size_t len,
           struct cb_error **err)
@@ -191,11 +215,8 @@ write_oci_layout(struct out *o, struct layer_store *s,
   index = oci_index_text(img, name, &ilen, err);
   if (index == NULL)
     return -1;
-  if (o->tar == NULL &&
-      (mkdirat(o->dir_fd, "blobs", 0755) < 0 ||
-       mkdirat(o->dir_fd, "blobs/sha256", 0755) < 0))
-    return cb_fail_errno(err, "cannot create 'blobs/sha256'");
-  if (out_file(o, "oci-layout", layout, sizeof(layout) - 1, err) < 0 ||
+  if (out_dir(o, "blobs", err) < 0 || out_dir(o, "blobs/sha256", err) < 0 ||
+      out_file(o, "oci-layout", layout, sizeof(layout) - 1, err) < 0 ||
       out_file(o, "index.json", index, ilen, err) < 0 ||
       out_blob_at_path(o, s, &img->manifest_digest, img->manifest_size, err) <
         0 ||
