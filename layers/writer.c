@@ -13,7 +13,7 @@
    passes it on to the caller.  */
 struct pipeline {
   struct cb_hasher *tar_hash;  /* owned */
-  struct cb_hasher *blob_hash; /* owned */
+  struct cb_hasher *blob_hash; /* owned; NULL: the blob is the tar */
   uint64_t tar_size;
   uint64_t blob_size;
   struct compressor *z;      /* owned */
@@ -35,7 +35,8 @@ blob_write(void *data, const void *buf, size_t len, struct cb_error **err)
 {
   struct pipeline *p = data;
 
-  cb_hasher_update(p->blob_hash, buf, len);
+  if (p->blob_hash != NULL)
+    cb_hasher_update(p->blob_hash, buf, len);
   p->blob_size += len;
   return cb_sink_write(p->out, buf, len, err);
 }
@@ -59,7 +60,9 @@ run(struct pipeline *p, int dir_fd, const struct layer_write_opts *opts,
       compressor_finish(p->z, err) < 0)
     return -1;
   cb_hasher_peek(p->tar_hash, &res->diff_id);
-  cb_hasher_peek(p->blob_hash, &res->digest);
+  res->digest = res->diff_id;
+  if (p->blob_hash != NULL)
+    cb_hasher_peek(p->blob_hash, &res->digest);
   res->size = p->blob_size;
   res->tar_size = p->tar_size;
   res->media_type = layer_media_type(opts->compression);
@@ -71,7 +74,15 @@ layer_write(int dir_fd, const struct layer_write_opts *opts,
             const struct cb_sink *out, struct layer_write_result *res,
             struct cb_error **err)
 {
-  struct pipeline p = { cb_hasher_new(), cb_hasher_new(), 0, 0, NULL, out };
+  /* Uncompressed, the blob is the tar: one hash is enough.  */
+  struct pipeline p = { cb_hasher_new(),
+                        opts->compression == LAYER_COMPRESS_NONE
+                            ? NULL
+                            : cb_hasher_new(),
+                        0,
+                        0,
+                        NULL,
+                        out };
   struct layer_write_result r;
   int ret = run(&p, dir_fd, opts, &r, err);
 
