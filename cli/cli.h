@@ -18,6 +18,7 @@ extern const struct cli_command cli_cmd_parse;
 extern const struct cli_command cli_cmd_debug_expand;
 extern const struct cli_command cli_cmd_export;
 extern const struct cli_command cli_cmd_images;
+extern const struct cli_command cli_cmd_import;
 extern const struct cli_command cli_cmd_inspect;
 extern const struct cli_command cli_cmd_load;
 extern const struct cli_command cli_cmd_prune;

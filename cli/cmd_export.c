@@ -16,13 +16,15 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "layers/image.h"
+#include "layers/writer.h"
 #include "common/banned.h"
 
 static const char usage[] =
   "usage: cbuild export [--root DIR] -o DEST IMAGE\n"
   "\n"
   "Write the flattened root filesystem of IMAGE (every layer applied, base\n"
-  "first) to DEST: a directory that must not exist yet.\n";
+  "first) to DEST: a directory that must not exist yet, or, when DEST ends\n"
+  "in .tar, a tar file.\n";
 
 static void
 warn_stats(const struct flatten_stats *st)
@@ -68,6 +70,56 @@ export_dir(struct layer_store *s, const struct store_image *img,
 }
 
 static int
+fd_write(void *data, const void *buf, size_t len, struct cb_error **err)
+{
+  return cb_write_all(*(int *)data, buf, len, err);
+}
+
+/* The flattened tree as one uncompressed tar: flatten into a staging dir
+   beside DEST, write the tar to a temporary file, rename it.  The caller's
+   own files stand for root's, as they do in the staging dir.  */
+static int
+export_tar(struct layer_store *s, const struct store_image *img,
+           const char *dest, struct cb_error **err)
+{
+  cleanup_free char *dir = cb_xasprintf("%s.d", dest);
+  cleanup_free char *tmp = cb_xasprintf("%s.tmp-XXXXXX", dest);
+  struct layer_write_opts lw = LAYER_WRITE_OPTS_INIT;
+  struct layer_write_result res;
+  cleanup_close int dfd = -1;
+  cleanup_close int fd = -1;
+  struct cb_sink sink = { fd_write, &fd };
+  int rc;
+
+  if (export_dir(s, img, dir, err) < 0)
+    return -1;
+  lw.compression = LAYER_COMPRESS_NONE;
+  lw.root_uid = (uint32_t)geteuid();
+  lw.root_gid = (uint32_t)getegid();
+  dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  fd = mkostemp(tmp, O_CLOEXEC);
+  if (dfd < 0 || fd < 0)
+    rc = cb_fail_errno(err, "cannot create '%s'", dest);
+  else
+    rc = layer_write(dfd, &lw, &sink, &res, err);
+  if (rc == 0 && (fchmod(fd, 0644) < 0 || fsync(fd) < 0 ||
+                  rename(tmp, dest) < 0))
+    rc = cb_fail_errno(err, "cannot write '%s'", dest);
+  if (rc < 0 && fd >= 0)
+    unlink(tmp);
+  cb_remove_tree_at(AT_FDCWD, dir, NULL);
+  return rc;
+}
+
+static bool
+ends_with(const char *s, const char *suffix)
+{
+  size_t n = strlen(s), m = strlen(suffix);
+
+  return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int
 run(int argc, char **argv, struct cb_error **err)
 {
   static const struct option opts[] = {
@@ -83,7 +135,7 @@ run(int argc, char **argv, struct cb_error **err)
 
   optind = 0;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+o:h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
     if (c == 'o')
       output = optarg;
     else if (c == 'R')
@@ -100,7 +152,10 @@ run(int argc, char **argv, struct cb_error **err)
   s = cli_store_open(err);
   if (s == NULL || layer_store_resolve(s, argv[optind], &img, err) < 0)
     return -1;
-  rc = export_dir(s, &img, output, err);
+  if (ends_with(output, ".tar"))
+    rc = export_tar(s, &img, output, err);
+  else
+    rc = export_dir(s, &img, output, err);
   store_image_release(&img);
   return rc;
 }

@@ -133,7 +133,7 @@ run(int argc, char **argv, struct cb_error **err)
 
   optind = 0;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+qh", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
     switch (c) {
     case 'F':
       if (strcmp(optarg, "json") != 0 && strcmp(optarg, "table") != 0)

@@ -51,7 +51,7 @@ run(int argc, char **argv, struct cb_error **err)
 
   optind = 0;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+i:h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {
     if (c == 'i')
       input = optarg;
     else if (c == 'R')

@@ -53,7 +53,7 @@ run(int argc, char **argv, struct cb_error **err)
 
   optind = 0;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+o:h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
     switch (c) {
     case 'o':
       output = optarg;

@@ -15,6 +15,7 @@
 
 static const struct cli_command *const commands[] = {
   &cli_cmd_build,
+  &cli_cmd_import,
   &cli_cmd_images,
   &cli_cmd_inspect,
   &cli_cmd_tag,

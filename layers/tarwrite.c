@@ -213,8 +213,10 @@ entry_start(struct tw *tw, const char *tarpath, const struct stat *st)
 
   archive_entry_clear(ae);
   archive_entry_copy_pathname(ae, tarpath);
-  archive_entry_set_uid(ae, st->st_uid);
-  archive_entry_set_gid(ae, st->st_gid);
+  archive_entry_set_uid(ae, st->st_uid == tw->opts->root_uid ? 0
+                                                              : st->st_uid);
+  archive_entry_set_gid(ae, st->st_gid == tw->opts->root_gid ? 0
+                                                              : st->st_gid);
   archive_entry_set_mode(ae, st->st_mode & (S_IFMT | 07777));
   archive_entry_set_mtime(ae, clamp_mtime(tw, st), 0);
 }

@@ -55,6 +55,11 @@ struct tarwrite_opts {
   /* Entries with a later mtime get this one (SOURCE_DATE_EPOCH,
      --timestamp); -1 leaves mtimes alone.  */
   int64_t clamp_mtime;
+  /* Files owned by these host ids are recorded as owned by 0: an ordinary
+     user outside a user namespace stands for root in the image.  0 (the
+     default) changes nothing.  */
+  uint32_t root_uid;
+  uint32_t root_gid;
 };
 
 /* Write the tree below DIR_FD (any directory fd, O_PATH is fine; borrowed)

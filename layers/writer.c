@@ -42,10 +42,10 @@ blob_write(void *data, const void *buf, size_t len, struct cb_error **err)
 }
 
 static int
-run(struct pipeline *p, int dir_fd, const struct layer_write_opts *opts,
-    struct layer_write_result *res, struct cb_error **err)
+run(struct pipeline *p, layer_tar_producer produce, void *data,
+    const struct layer_write_opts *opts, struct layer_write_result *res,
+    struct cb_error **err)
 {
-  struct tarwrite_opts tw = { opts->mode, opts->timestamp };
   struct cb_sink blob_sink = { blob_write, p };
   struct cb_sink tar_sink = { tar_write, p };
 
@@ -56,8 +56,7 @@ run(struct pipeline *p, int dir_fd, const struct layer_write_opts *opts,
                         &blob_sink, err);
   if (p->z == NULL)
     return -1;
-  if (tarwrite_tree(dir_fd, &tw, &tar_sink, err) < 0 ||
-      compressor_finish(p->z, err) < 0)
+  if (produce(data, &tar_sink, err) < 0 || compressor_finish(p->z, err) < 0)
     return -1;
   cb_hasher_peek(p->tar_hash, &res->diff_id);
   res->digest = res->diff_id;
@@ -70,9 +69,10 @@ run(struct pipeline *p, int dir_fd, const struct layer_write_opts *opts,
 }
 
 int
-layer_write(int dir_fd, const struct layer_write_opts *opts,
-            const struct cb_sink *out, struct layer_write_result *res,
-            struct cb_error **err)
+layer_write_stream(layer_tar_producer produce, void *data,
+                   const struct layer_write_opts *opts,
+                   const struct cb_sink *out, struct layer_write_result *res,
+                   struct cb_error **err)
 {
   /* Uncompressed, the blob is the tar: one hash is enough.  */
   struct pipeline p = { cb_hasher_new(),
@@ -84,7 +84,7 @@ layer_write(int dir_fd, const struct layer_write_opts *opts,
                         NULL,
                         out };
   struct layer_write_result r;
-  int ret = run(&p, dir_fd, opts, &r, err);
+  int ret = run(&p, produce, data, opts, &r, err);
 
   compressor_free(p.z);
   cb_hasher_free(p.tar_hash);
@@ -93,4 +93,29 @@ layer_write(int dir_fd, const struct layer_write_opts *opts,
     return -1;
   *res = r;
   return 0;
+}
+
+struct tree_producer {
+  int dir_fd;
+  struct tarwrite_opts tw;
+};
+
+static int
+produce_tree(void *data, const struct cb_sink *tar, struct cb_error **err)
+{
+  struct tree_producer *t = data;
+
+  return tarwrite_tree(t->dir_fd, &t->tw, tar, err);
+}
+
+int
+layer_write(int dir_fd, const struct layer_write_opts *opts,
+            const struct cb_sink *out, struct layer_write_result *res,
+            struct cb_error **err)
+{
+  struct tree_producer t = {
+    dir_fd, { opts->mode, opts->timestamp, opts->root_uid, opts->root_gid }
+  };
+
+  return layer_write_stream(produce_tree, &t, opts, out, res, err);
 }

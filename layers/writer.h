@@ -26,6 +26,9 @@ struct layer_write_opts {
   /* Clamp every mtime to this (SOURCE_DATE_EPOCH, --timestamp); -1: no
      clamp.  */
   int64_t timestamp;
+  /* Host ids recorded as 0 (see struct tarwrite_opts); 0: none.  */
+  uint32_t root_uid;
+  uint32_t root_gid;
 };
 
 /* The defaults: gzip at its default level, two threads, a plain directory,
@@ -52,5 +55,15 @@ struct layer_write_result {
 int layer_write(int dir_fd, const struct layer_write_opts *opts,
                 const struct cb_sink *out, struct layer_write_result *res,
                 struct cb_error **err);
+
+/* The same pipeline for a tar produced by someone else: PRODUCE writes a
+   whole tar stream into TAR (and nothing else); the mode, timestamp and
+   owner options are PRODUCE's business.  */
+typedef int (*layer_tar_producer)(void *data, const struct cb_sink *tar,
+                                  struct cb_error **err);
+int layer_write_stream(layer_tar_producer produce, void *data,
+                       const struct layer_write_opts *opts,
+                       const struct cb_sink *out,
+                       struct layer_write_result *res, struct cb_error **err);
 
 #endif

@@ -799,8 +799,6 @@ type_health(struct instr *in, const struct where *w, struct cb_error **err)
   return parse_retries(flag_value(node, "retries"), &h->retries, w, err);
 }
 
-static int type_instr(struct instr *in, const struct df_node *node,
-                      const char *file, struct cb_error **err);
 
 static int
 type_onbuild(struct instr *in, const char *file, const struct where *w,
@@ -818,7 +816,7 @@ type_onbuild(struct instr *in, const char *file, const struct where *w,
     return fail_at(w, err, "%s isn't allowed as an ONBUILD trigger",
                    inner->keyword);
   in->trigger = cb_xcalloc(1, sizeof(*in->trigger));
-  return type_instr(in->trigger, inner, file, err);
+  return instr_check(in->trigger, inner, file, err);
 }
 
 /* The checks of one instruction by its kind.  */
@@ -865,8 +863,8 @@ type_by_kind(struct instr *in, const char *file, const struct where *w,
   return 0;
 }
 
-static int
-type_instr(struct instr *in, const struct df_node *node, const char *file,
+int
+instr_check(struct instr *in, const struct df_node *node, const char *file,
            struct cb_error **err)
 {
   const struct kind_info *ki = find_kind(node->keyword);
@@ -894,7 +892,7 @@ type_instr(struct instr *in, const struct df_node *node, const char *file,
   return type_by_kind(in, file, &w, err);
 }
 
-static void
+void
 instr_release(struct instr *in)
 {
   if (in == NULL)
@@ -971,7 +969,7 @@ build_plan_new(const struct dockerfile *df, struct build_plan **out,
     const struct df_node *node = &df->nodes[i];
     struct instr *in = place_instr(plan, node);
 
-    if (type_instr(in, node, df->filename, err) < 0)
+    if (instr_check(in, node, df->filename, err) < 0)
       return -1;
     if (plan->nstages == 0 && in->kind != INSTR_ARG)
       return cb_fail(err, CB_ERR_PARSE, 0,
