@@ -459,7 +459,8 @@ write_regular(struct tw *tw, int dir_fd, const char *name, struct stat *st,
   if (xattrs_add(tw, fd, dir_fd, name, &opaque, err) < 0 ||
       header_out(tw, err) < 0)
     return -1;
-  posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  if (st->st_size > (off_t)READ_CHUNK) /* a syscall saved per small file */
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   return data_out(tw, fd, st->st_size, err);
 }
 
