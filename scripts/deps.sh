@@ -5,8 +5,8 @@
 set -euo pipefail
 
 build_pkgs=(meson ninja-build gcc pkg-config python3 libarchive-dev libssl-dev
-    libjansson-dev libcurl4-openssl-dev libzstd-dev libseccomp-dev)
-test_pkgs=(bats diffutils)
+    libjansson-dev libcurl4-openssl-dev libzstd-dev libdeflate-dev libseccomp-dev)
+test_pkgs=(bats diffutils gzip zstd tar)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = --test ]; then
