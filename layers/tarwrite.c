@@ -332,7 +332,7 @@ static int
 xattrs_add(struct tw *tw, int fd, int dir_fd, const char *name, bool *opaque,
            struct cb_error **err)
 {
-  char proc_path[64 + NAME_MAX];
+  char proc_path[64 + NAME_MAX] = "";
   cleanup_free const char **names = NULL;
   size_t count = 0;
   ssize_t len;
