@@ -4,26 +4,22 @@
 
 #include <string.h>
 
-#include "common/mem.h"
-
 #include "common/banned.h"
 
 int
 layer_compression_parse(const char *name, enum layer_compression *c,
                         struct cb_error **err)
 {
-  static const enum layer_compression all[] = { LAYER_COMPRESS_NONE,
-                                                LAYER_COMPRESS_GZIP,
-                                                LAYER_COMPRESS_ZSTD };
-
-  for (size_t i = 0; i < CB_N_ELEMENTS(all); i++) {
-    if (strcmp(name, layer_compression_name(all[i])) == 0) {
-      *c = all[i];
-      return 0;
-    }
-  }
-  return cb_fail(err, CB_ERR_USAGE, 0,
-                 "unknown compression '%s' (none, gzip or zstd)", name);
+  if (strcmp(name, "none") == 0)
+    *c = LAYER_COMPRESS_NONE;
+  else if (strcmp(name, "gzip") == 0)
+    *c = LAYER_COMPRESS_GZIP;
+  else if (strcmp(name, "zstd") == 0)
+    *c = LAYER_COMPRESS_ZSTD;
+  else
+    return cb_fail(err, CB_ERR_USAGE, 0,
+                   "unknown compression '%s' (use none, gzip or zstd)", name);
+  return 0;
 }
 
 const char *
