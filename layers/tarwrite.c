@@ -334,7 +334,7 @@ static int
 xattrs_add(struct tw *tw, int fd, int dir_fd, const char *name, bool *opaque,
            struct cb_error **err)
 {
-  char proc_path[64 + NAME_MAX];
+  char proc_path[64 + NAME_MAX] = "";
   cleanup_free const char **names = NULL;
   size_t count = 0;
   ssize_t len;
@@ -461,7 +461,8 @@ write_regular(struct tw *tw, int dir_fd, const char *name, struct stat *st,
   if (xattrs_add(tw, fd, dir_fd, name, &opaque, err) < 0 ||
       header_out(tw, err) < 0)
     return -1;
-  posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  if (st->st_size > (off_t)READ_CHUNK) /* a syscall saved per small file */
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   return data_out(tw, fd, st->st_size, err);
 }
 

@@ -33,10 +33,7 @@ struct layer_write_opts {
 
 /* The defaults: gzip at its default level, two threads, a plain directory,
    no clamp.  */
-#define LAYER_WRITE_OPTS_INIT                                                  \
-  {                                                                            \
-    LAYER_COMPRESS_GZIP, 0, 0, TARWRITE_PLAIN, -1                              \
-  }
+#define LAYER_WRITE_OPTS_INIT { LAYER_COMPRESS_GZIP, 0, 0, TARWRITE_PLAIN, -1 }
 
 struct layer_write_result {
   struct cb_digest diff_id; /* sha256 of the uncompressed tar */

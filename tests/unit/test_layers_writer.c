@@ -226,7 +226,7 @@ xattr_at(const char *root, const char *rel, const char *name, const char *value)
 }
 
 static unsigned char *big;
-static bool have_user_xattr, have_cap;
+static bool have_user_xattr, have_cap, have_link_xattr;
 
 /* The plain tree.  Names chosen so that byte order differs from a
    case-insensitive or dir-last order: "B" < "a" < "a-b" < "a.b" < "a_b". */
@@ -273,7 +273,11 @@ build_plain(void)
   if (is_root) {
     cleanup_free char *p = at(root, "a_b");
 
+    cleanup_free char *l = at(root, "link-root");
+
     have_cap = setxattr(p, "security.capability", cap, sizeof(cap), 0) == 0;
+    /* Symlinks take no user.* xattrs; trusted.* needs root.  */
+    have_link_xattr = lsetxattr(l, "trusted.cb", "1", 1, 0) == 0;
   }
 
   /* Children first: setting them moves their parent's mtime.  */
@@ -414,6 +418,13 @@ check_plain_xattrs(const struct tar *t)
     e = tar_find(t, "a_b");
     ok(e != NULL && strncmp(e->xattrs, "security.capability=", 20) == 0,
        "a_b: security.capability kept");
+  }
+  if (!have_link_xattr) {
+    skip(1, "xattrs on a symlink need root");
+  } else {
+    e = tar_find(t, "link-root");
+    is_str(e != NULL ? e->xattrs : NULL, "trusted.cb=1\n",
+           "link-root: the xattrs of the link itself");
   }
 }
 
@@ -817,6 +828,56 @@ test_empty_tree(void)
   layer_release(&l);
 }
 
+/* ustar holds ids up to 07777777; larger ones need pax records.  */
+static void
+test_big_ids(void)
+{
+  cleanup_free char *root = at(scratch, "ids");
+  cleanup_free char *f = NULL;
+  struct layer l;
+  struct tar t;
+  const struct ent *e;
+
+  if (!is_root) {
+    skip(1, "chown to large ids needs root");
+    return;
+  }
+  mkdir_at(scratch, "ids");
+  file_at(root, "far", "", 0, 0644);
+  f = at(root, "far");
+  if (chown(f, 3000000, 4000000) < 0) {
+    skip(1, "chown to large ids failed");
+    return;
+  }
+  l = write_layer(root, LAYER_COMPRESS_NONE, 2, TARWRITE_PLAIN, -1);
+  t = tar_read(l.blob.data, l.blob.len);
+  e = tar_find(&t, "far");
+  ok(e != NULL && e->uid == 3000000 && e->gid == 4000000,
+     "ids: uid 3000000 and gid 4000000 read back");
+  tar_release(&t);
+  layer_release(&l);
+}
+
+static void
+test_depth(void)
+{
+  cleanup_free char *root = at(scratch, "deep");
+  struct cb_buf p = CB_BUF_INIT;
+
+  mkdir_at(scratch, "deep");
+  cb_buf_adds(&p, root);
+  for (int i = 0; i <= TARWRITE_MAX_DEPTH; i++) {
+    cb_buf_adds(&p, "/d");
+    if (mkdir(cb_buf_str(&p), 0755) < 0) {
+      perror(cb_buf_str(&p));
+      exit(1);
+    }
+  }
+  expect_failure(root, TARWRITE_PLAIN, NULL, CB_ERR_UNSAFE, "nested deeper",
+                 "directories nested too deep are refused");
+  cb_buf_release(&p);
+}
+
 int
 main(void)
 {
@@ -838,6 +899,8 @@ main(void)
   test_refusals(plain);
   test_locale();
   test_empty_tree();
+  test_big_ids();
+  test_depth();
 
   rm_rf(scratch);
   free(scratch);
