@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,37 +119,33 @@ ends_with(const char *s, const char *suffix)
 }
 
 static int
+set_output(void *data, int id, const char *arg, struct cb_error **err)
+{
+  *(const char **)data = arg;
+  return 0;
+}
+
+static int
 run(int argc, char **argv, struct cb_error **err)
 {
-  static const struct option opts[] = {
-    { "output", required_argument, NULL, 'o' },
-    { "root", required_argument, NULL, 'R' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
+  static const struct cli_opt opts[] = {
+    { "output", 'o', true, 0 },
+    { NULL, 0, false, 0 },
   };
   cleanup_layer_store struct layer_store *s = NULL;
   const char *output = NULL;
   struct store_image img;
-  int c, rc;
+  int first = 0;
+  int rc = cli_parse(&cli_cmd_export, argc, argv, opts, true, set_output,
+                     &output, &first, err);
 
-  optind = 0;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-    if (c == 'o')
-      output = optarg;
-    else if (c == 'R')
-      cli_root = optarg;
-    else if (c == 'h')
-      return cli_print_usage(&cli_cmd_export);
-    else
-      return cli_usage_error(&cli_cmd_export, err, "unknown option '%s'",
-                             argv[optind - 1]);
-  }
-  if (output == NULL || argc - optind != 1)
+  if (rc != 0)
+    return rc < 0 ? -1 : 0;
+  if (output == NULL || argc - first != 1)
     return cli_usage_error(&cli_cmd_export, err,
                            "expected -o DEST and one IMAGE");
   s = cli_store_open(err);
-  if (s == NULL || layer_store_resolve(s, argv[optind], &img, err) < 0)
+  if (s == NULL || layer_store_resolve(s, argv[first], &img, err) < 0)
     return -1;
   if (ends_with(output, ".tar"))
     rc = export_tar(s, &img, output, err);
@@ -159,6 +154,7 @@ run(int argc, char **argv, struct cb_error **err)
   store_image_release(&img);
   return rc;
 }
+
 
 const struct cli_command cli_cmd_export = {
   .name = "export",

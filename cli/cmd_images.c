@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,51 +114,48 @@ print_json(const struct store_image *imgs, size_t n)
 }
 
 static int
+images_opt(void *data, int id, const char *arg, struct cb_error **err)
+{
+  struct images_opts *o = data;
+
+  switch (id) {
+  case 'F':
+    if (strcmp(arg, "json") != 0 && strcmp(arg, "table") != 0)
+      return cli_usage_error(&cli_cmd_images, err,
+                             "unknown format '%s' (table, json)", arg);
+    o->json = strcmp(arg, "json") == 0;
+    return 0;
+  case 'q':
+    o->quiet = true;
+    return 0;
+  default:
+    o->no_trunc = true;
+    return 0;
+  }
+}
+
+static int
 run(int argc, char **argv, struct cb_error **err)
 {
-  static const struct option opts[] = {
-    { "format", required_argument, NULL, 'F' },
-    { "quiet", no_argument, NULL, 'q' },
-    { "no-trunc", no_argument, NULL, 'N' },
-    { "root", required_argument, NULL, 'R' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
+  static const struct cli_opt opts[] = {
+    { "format", 0, true, 'F' },
+    { "quiet", 'q', false, 'q' },
+    { "no-trunc", 0, false, 'N' },
+    { NULL, 0, false, 0 },
   };
   struct images_opts o = { false, false, false };
   cleanup_layer_store struct layer_store *s = NULL;
   struct store_image *imgs = NULL;
   size_t n = 0;
-  int c;
+  int first = 0;
+  int rc = cli_parse(&cli_cmd_images, argc, argv, opts, true, images_opt, &o,
+                     &first, err);
 
-  optind = 0;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
-    switch (c) {
-    case 'F':
-      if (strcmp(optarg, "json") != 0 && strcmp(optarg, "table") != 0)
-        return cli_usage_error(&cli_cmd_images, err,
-                               "unknown format '%s' (table, json)", optarg);
-      o.json = strcmp(optarg, "json") == 0;
-      break;
-    case 'q':
-      o.quiet = true;
-      break;
-    case 'N':
-      o.no_trunc = true;
-      break;
-    case 'R':
-      cli_root = optarg;
-      break;
-    case 'h':
-      return cli_print_usage(&cli_cmd_images);
-    default:
-      return cli_usage_error(&cli_cmd_images, err, "unknown option '%s'",
-                             argv[optind - 1]);
-    }
-  }
-  if (optind != argc)
+  if (rc != 0)
+    return rc < 0 ? -1 : 0;
+  if (first != argc)
     return cli_usage_error(&cli_cmd_images, err, "unexpected argument '%s'",
-                           argv[optind]);
+                           argv[first]);
   s = cli_store_open(err);
   if (s == NULL || layer_store_images(s, &imgs, &n, err) < 0)
     return -1;
@@ -170,6 +166,7 @@ run(int argc, char **argv, struct cb_error **err)
   store_images_free(imgs, n);
   return 0;
 }
+
 
 const struct cli_command cli_cmd_images = {
   .name = "images",

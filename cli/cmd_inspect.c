@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,33 +42,21 @@ inspect_json(const struct store_image *img)
 static int
 run(int argc, char **argv, struct cb_error **err)
 {
-  static const struct option opts[] = {
-    { "root", required_argument, NULL, 'R' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
   cleanup_layer_store struct layer_store *s = NULL;
   cleanup_json json_t *out = json_array();
   cleanup_free char *text = NULL;
-  int c;
+  int first = 0;
+  int rc = cli_parse(&cli_cmd_inspect, argc, argv, NULL, true, NULL, NULL,
+                     &first, err);
 
-  optind = 0;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (c == 'R')
-      cli_root = optarg;
-    else if (c == 'h')
-      return cli_print_usage(&cli_cmd_inspect);
-    else
-      return cli_usage_error(&cli_cmd_inspect, err, "unknown option '%s'",
-                             argv[optind - 1]);
-  }
-  if (optind >= argc)
+  if (rc != 0)
+    return rc < 0 ? -1 : 0;
+  if (first >= argc)
     return cli_usage_error(&cli_cmd_inspect, err, "expected an IMAGE");
   s = cli_store_open(err);
   if (s == NULL)
     return -1;
-  for (int i = optind; i < argc; i++) {
+  for (int i = first; i < argc; i++) {
     struct store_image img;
 
     if (layer_store_resolve(s, argv[i], &img, err) < 0)
@@ -81,6 +68,7 @@ run(int argc, char **argv, struct cb_error **err)
   printf("%s\n", text);
   return 0;
 }
+
 
 const struct cli_command cli_cmd_inspect = {
   .name = "inspect",

@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cli/cli.h"
@@ -36,33 +35,29 @@ print_loaded(struct layer_store *s, const struct load_result *res)
 }
 
 static int
+set_input(void *data, int id, const char *arg, struct cb_error **err)
+{
+  *(const char **)data = arg;
+  return 0;
+}
+
+static int
 run(int argc, char **argv, struct cb_error **err)
 {
-  static const struct option opts[] = {
-    { "input", required_argument, NULL, 'i' },
-    { "root", required_argument, NULL, 'R' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
+  static const struct cli_opt opts[] = {
+    { "input", 'i', true, 0 },
+    { NULL, 0, false, 0 },
   };
   cleanup_layer_store struct layer_store *s = NULL;
   struct load_result res;
   const char *input = NULL;
-  int c, rc;
+  int first = 0;
+  int rc = cli_parse(&cli_cmd_load, argc, argv, opts, true, set_input, &input,
+                     &first, err);
 
-  optind = 0;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {
-    if (c == 'i')
-      input = optarg;
-    else if (c == 'R')
-      cli_root = optarg;
-    else if (c == 'h')
-      return cli_print_usage(&cli_cmd_load);
-    else
-      return cli_usage_error(&cli_cmd_load, err, "unknown option '%s'",
-                             argv[optind - 1]);
-  }
-  if (input == NULL || optind != argc)
+  if (rc != 0)
+    return rc < 0 ? -1 : 0;
+  if (input == NULL || first != argc)
     return cli_usage_error(&cli_cmd_load, err, "expected -i FILE");
   s = cli_store_open(err);
   if (s == NULL || layer_store_lock(s, err) < 0)
@@ -75,6 +70,7 @@ run(int argc, char **argv, struct cb_error **err)
   load_result_release(&res);
   return 0;
 }
+
 
 const struct cli_command cli_cmd_load = {
   .name = "load",

@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cli/cli.h"
@@ -18,30 +17,18 @@ static const char usage[] =
 static int
 run(int argc, char **argv, struct cb_error **err)
 {
-  static const struct option opts[] = {
-    { "root", required_argument, NULL, 'R' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
   cleanup_layer_store struct layer_store *s = NULL;
   struct store_gc_stats st = { 0, 0, 0, 0 };
   char size[32];
-  int c, rc;
+  int first = 0;
+  int rc = cli_parse(&cli_cmd_prune, argc, argv, NULL, true, NULL, NULL,
+                     &first, err);
 
-  optind = 0;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (c == 'R')
-      cli_root = optarg;
-    else if (c == 'h')
-      return cli_print_usage(&cli_cmd_prune);
-    else
-      return cli_usage_error(&cli_cmd_prune, err, "unknown option '%s'",
-                             argv[optind - 1]);
-  }
-  if (optind != argc)
+  if (rc != 0)
+    return rc < 0 ? -1 : 0;
+  if (first != argc)
     return cli_usage_error(&cli_cmd_prune, err, "unexpected argument '%s'",
-                           argv[optind]);
+                           argv[first]);
   s = cli_store_open(err);
   if (s == NULL || layer_store_lock(s, err) < 0)
     return -1;
@@ -57,6 +44,7 @@ run(int argc, char **argv, struct cb_error **err)
          (unsigned long long)st.tmp_removed);
   return 0;
 }
+
 
 const struct cli_command cli_cmd_prune = {
   .name = "prune",

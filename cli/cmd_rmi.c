@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,35 +62,24 @@ untag_spec(struct layer_store *s, const char *spec, struct cb_error **err)
 static int
 run(int argc, char **argv, struct cb_error **err)
 {
-  static const struct option opts[] = {
-    { "root", required_argument, NULL, 'R' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
   cleanup_layer_store struct layer_store *s = NULL;
-  int c, rc = 0;
+  int first = 0;
+  int rc = cli_parse(&cli_cmd_rmi, argc, argv, NULL, true, NULL, NULL,
+                     &first, err);
 
-  optind = 0;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (c == 'R')
-      cli_root = optarg;
-    else if (c == 'h')
-      return cli_print_usage(&cli_cmd_rmi);
-    else
-      return cli_usage_error(&cli_cmd_rmi, err, "unknown option '%s'",
-                             argv[optind - 1]);
-  }
-  if (optind >= argc)
+  if (rc != 0)
+    return rc < 0 ? -1 : 0;
+  if (first >= argc)
     return cli_usage_error(&cli_cmd_rmi, err, "expected an IMAGE");
   s = cli_store_open(err);
   if (s == NULL || layer_store_lock(s, err) < 0)
     return -1;
-  for (int i = optind; i < argc && rc == 0; i++)
+  for (int i = first; i < argc && rc == 0; i++)
     rc = untag_spec(s, argv[i], err);
   layer_store_unlock(s);
   return rc;
 }
+
 
 const struct cli_command cli_cmd_rmi = {
   .name = "rmi",

@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,53 +34,51 @@ name_for(const struct store_image *img, const char *spec)
   return img->names[0];
 }
 
+struct save_opts {
+  const char *output;
+  enum archive_format format;
+};
+
+static int
+save_opt(void *data, int id, const char *arg, struct cb_error **err)
+{
+  struct save_opts *o = data;
+
+  if (id == 'o') {
+    o->output = arg;
+    return 0;
+  }
+  return archive_format_parse(arg, &o->format, err);
+}
+
 static int
 run(int argc, char **argv, struct cb_error **err)
 {
-  static const struct option opts[] = {
-    { "output", required_argument, NULL, 'o' },
-    { "format", required_argument, NULL, 'F' },
-    { "root", required_argument, NULL, 'R' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
+  static const struct cli_opt opts[] = {
+    { "output", 'o', true, 'o' },
+    { "format", 0, true, 'F' },
+    { NULL, 0, false, 0 },
   };
   cleanup_layer_store struct layer_store *s = NULL;
-  enum archive_format format = ARCHIVE_OCI;
-  const char *output = NULL;
+  struct save_opts o = { NULL, ARCHIVE_OCI };
   struct store_image img;
-  int c, rc;
+  int first = 0;
+  int rc = cli_parse(&cli_cmd_save, argc, argv, opts, true, save_opt, &o,
+                     &first, err);
 
-  optind = 0;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-    switch (c) {
-    case 'o':
-      output = optarg;
-      break;
-    case 'F':
-      if (archive_format_parse(optarg, &format, err) < 0)
-        return -1;
-      break;
-    case 'R':
-      cli_root = optarg;
-      break;
-    case 'h':
-      return cli_print_usage(&cli_cmd_save);
-    default:
-      return cli_usage_error(&cli_cmd_save, err, "unknown option '%s'",
-                             argv[optind - 1]);
-    }
-  }
-  if (output == NULL || argc - optind != 1)
+  if (rc != 0)
+    return rc < 0 ? -1 : 0;
+  if (o.output == NULL || argc - first != 1)
     return cli_usage_error(&cli_cmd_save, err, "expected -o PATH and one IMAGE");
   s = cli_store_open(err);
-  if (s == NULL || layer_store_resolve(s, argv[optind], &img, err) < 0)
+  if (s == NULL || layer_store_resolve(s, argv[first], &img, err) < 0)
     return -1;
-  rc = layer_store_save(s, &img, name_for(&img, argv[optind]), format, output,
-                        err);
+  rc = layer_store_save(s, &img, name_for(&img, argv[first]), o.format,
+                        o.output, err);
   store_image_release(&img);
   return rc;
 }
+
 
 const struct cli_command cli_cmd_save = {
   .name = "save",

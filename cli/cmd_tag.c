@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,39 +54,28 @@ tag_all(struct layer_store *s, const struct store_image *img, char **names,
 static int
 run(int argc, char **argv, struct cb_error **err)
 {
-  static const struct option opts[] = {
-    { "root", required_argument, NULL, 'R' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
   cleanup_layer_store struct layer_store *s = NULL;
   struct store_image img;
-  int c, rc;
+  int first = 0;
+  int rc = cli_parse(&cli_cmd_tag, argc, argv, NULL, true, NULL, NULL,
+                     &first, err);
 
-  optind = 0;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    if (c == 'R')
-      cli_root = optarg;
-    else if (c == 'h')
-      return cli_print_usage(&cli_cmd_tag);
-    else
-      return cli_usage_error(&cli_cmd_tag, err, "unknown option '%s'",
-                             argv[optind - 1]);
-  }
-  if (argc - optind < 2)
+  if (rc != 0)
+    return rc < 0 ? -1 : 0;
+  if (argc - first < 2)
     return cli_usage_error(&cli_cmd_tag, err, "expected IMAGE and NAME");
   s = cli_store_open(err);
   if (s == NULL || layer_store_lock(s, err) < 0)
     return -1;
-  rc = layer_store_resolve(s, argv[optind], &img, err);
+  rc = layer_store_resolve(s, argv[first], &img, err);
   if (rc == 0) {
-    rc = tag_all(s, &img, argv + optind + 1, argc - optind - 1, err);
+    rc = tag_all(s, &img, argv + first + 1, argc - first - 1, err);
     store_image_release(&img);
   }
   layer_store_unlock(s);
   return rc;
 }
+
 
 const struct cli_command cli_cmd_tag = {
   .name = "tag",
