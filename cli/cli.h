@@ -4,6 +4,8 @@
 #ifndef CBUILD_CLI_CLI_H
 #define CBUILD_CLI_CLI_H
 
+#include <stdbool.h>
+
 #include "common/error.h"
 
 struct cli_command {
@@ -16,6 +18,34 @@ struct cli_command {
 extern const struct cli_command cli_cmd_build;
 extern const struct cli_command cli_cmd_parse;
 extern const struct cli_command cli_cmd_debug_expand;
+extern const struct cli_command cli_cmd_export;
+extern const struct cli_command cli_cmd_images;
+extern const struct cli_command cli_cmd_import;
+extern const struct cli_command cli_cmd_inspect;
+extern const struct cli_command cli_cmd_load;
+extern const struct cli_command cli_cmd_prune;
+extern const struct cli_command cli_cmd_rmi;
+extern const struct cli_command cli_cmd_save;
+extern const struct cli_command cli_cmd_tag;
+
+/* An option of a subcommand, for cli_parse().  */
+struct cli_opt {
+  const char *name; /* long name; NULL ends a table */
+  int short_name;   /* 0 for none */
+  bool has_arg;
+  int id; /* handed to the callback */
+};
+typedef int (*cli_opt_fn)(void *data, int id, const char *arg,
+                          struct cb_error **err);
+
+/* Parse ARGV (ARGV[0] is the command word) with OPTS, plus -h/--help and,
+   for commands that use the store (ROOT), --root DIR.  Options may follow
+   operands; "--" ends them.  FN gets each of OPTS as it comes.  Returns 1
+   when --help printed the usage, 0 with *FIRST the index of the first
+   operand, -1 on a usage error (or FN's error).  */
+int cli_parse(const struct cli_command *cmd, int argc, char **argv,
+              const struct cli_opt *opts, bool root, cli_opt_fn fn,
+              void *data, int *first, struct cb_error **err);
 
 /* Print NAME's usage to stdout (for --help) and return 0.  */
 int cli_print_usage(const struct cli_command *cmd);

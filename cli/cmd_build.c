@@ -84,7 +84,7 @@ parse_options(int argc, char **argv, struct build_cli *o, bool *help,
 
   optind = 0;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+t:f:h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "t:f:h", opts, NULL)) != -1) {
     switch (c) {
     case 't':
       o->tags = cb_xreallocarray(o->tags, o->ntags + 1, sizeof(*o->tags));

@@ -59,7 +59,7 @@ run(int argc, char **argv, struct cb_error **err)
 
   optind = 0;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (c) {
     case 'd':
       break;

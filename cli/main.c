@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/cli_store.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -14,6 +15,15 @@
 
 static const struct cli_command *const commands[] = {
   &cli_cmd_build,
+  &cli_cmd_import,
+  &cli_cmd_images,
+  &cli_cmd_inspect,
+  &cli_cmd_tag,
+  &cli_cmd_rmi,
+  &cli_cmd_prune,
+  &cli_cmd_save,
+  &cli_cmd_load,
+  &cli_cmd_export,
   &cli_cmd_parse,
   &cli_cmd_debug_expand,
 };
@@ -46,6 +56,9 @@ print_main_help(void)
          "Global options:\n"
          "  --log-level LEVEL  error, warn (default), info or debug; "
          "also CBUILD_LOG\n"
+         "  --root DIR         the image store (default $CBUILD_ROOT, else\n"
+         "                     $XDG_DATA_HOME/cbuild or "
+         "~/.local/share/cbuild)\n"
          "  -h, --help         show this help\n"
          "  -v, --version      show the version\n"
          "\n"
@@ -120,6 +133,16 @@ parse_global_options(int argc, char **argv, bool *done,
       printf("cbuild version %s\n", CBUILD_VERSION);
       *done = true;
       return i;
+    }
+    if (strcmp(a, "--root") == 0) {
+      if (i + 1 >= argc)
+        return cb_fail(err, CB_ERR_USAGE, 0, "--root needs a value");
+      cli_root = argv[++i];
+      continue;
+    }
+    if (strncmp(a, "--root=", 7) == 0) {
+      cli_root = a + 7;
+      continue;
     }
     if (strcmp(a, "--log-level") == 0) {
       if (i + 1 >= argc)

@@ -18,6 +18,9 @@ cb_buf_reserve(struct cb_buf *b, size_t n)
       __builtin_add_overflow(need, 1, &need))
     abort();
   CB_GROW(b->data, b->alloc, need);
+  /* The first allocation must already read as "": callers such as
+     cb_read_all() reserve, then may add nothing.  */
+  b->data[b->len] = '\0';
 }
 
 void
@@ -83,10 +86,8 @@ cb_buf_detach(struct cb_buf *b, size_t *len)
 {
   char *r;
 
-  if (b->data == NULL) {
+  if (b->data == NULL)
     cb_buf_reserve(b, 0);
-    b->data[0] = '\0';
-  }
   r = b->data;
   if (len != NULL)
     *len = b->len;

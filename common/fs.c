@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,12 +22,19 @@
 bool cb_fs_force_walk = false;
 
 /* The walk state: a stack of directory fds from the root down, so that
-   ".." can pop without ever going above the root.  */
+   ".." can pop without ever going above the root, and the part of the
+   path still to resolve (symlink targets are spliced in front of it).  */
 struct walk {
   int *fds;
   size_t n;
   size_t alloc;
+  struct cb_buf rest;
+  size_t pos; /* next byte of rest to resolve */
+  int links;  /* symlinks followed so far */
 };
+
+/* What walk_step() returns when the path is not resolved yet.  */
+#define WALK_MORE (-2)
 
 static void
 walk_release(struct walk *w)
@@ -34,6 +42,7 @@ walk_release(struct walk *w)
   for (size_t i = 1; i < w->n; i++) /* fds[0] is the caller's root */
     close(w->fds[i]);
   free(w->fds);
+  cb_buf_release(&w->rest);
 }
 
 static void
@@ -50,28 +59,96 @@ walk_pop(struct walk *w)
     close(w->fds[--w->n]);
 }
 
-static void
-walk_reset(struct walk *w)
+static int
+walk_dir(const struct walk *w)
 {
-  while (w->n > 1)
-    walk_pop(w);
+  return w->fds[w->n - 1];
 }
 
-/* Prepend TARGET to the unresolved REST; an absolute target restarts at
-   the root.  */
-static void
-walk_splice_link(struct walk *w, struct cb_buf *rest, size_t pos,
-                 const char *target)
+/* If NAME in the current directory is a symlink, put its target in front
+   of the rest of the path; an absolute target restarts at the root.
+   Returns 1 if NAME was a link, 0 if not (or if it is missing: the open
+   that follows reports that), -1 with errno ELOOP after too many links. */
+static int
+walk_follow(struct walk *w, const char *name)
 {
   struct cb_buf next = CB_BUF_INIT;
+  char target[PATH_MAX];
+  ssize_t len;
 
-  if (target[0] == '/')
-    walk_reset(w);
+  len = readlinkat(walk_dir(w), name, target, sizeof(target) - 1);
+  if (len < 0)
+    return 0;
+  if (++w->links > CB_MAX_SYMLINKS) {
+    errno = ELOOP;
+    return -1;
+  }
+  target[len] = '\0';
+  if (target[0] == '/') {
+    while (w->n > 1)
+      walk_pop(w);
+  }
+  /* The rest is "" or starts with '/': adding none keeps a trailing slash
+     where it was, and gives none to a final link.  */
   cb_buf_adds(&next, target);
-  cb_buf_addc(&next, '/');
-  cb_buf_adds(&next, rest->data + pos);
-  cb_buf_release(rest);
-  *rest = next;
+  cb_buf_adds(&next, w->rest.data + w->pos);
+  cb_buf_release(&w->rest);
+  w->rest = next;
+  w->pos = 0;
+  return 1;
+}
+
+/* Whether an open with FLAGS follows a symlink in the last component:
+   not with O_NOFOLLOW, and not with O_CREAT | O_EXCL either, which must
+   fail on any existing name, a dangling link included (open(2)).  */
+static bool
+follows_final_link(int flags)
+{
+  if (flags & O_NOFOLLOW)
+    return false;
+  return (flags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL);
+}
+
+/* Resolve the next component of the rest of the path.  Returns the final
+   fd, WALK_MORE, or -1 with errno set.  */
+static int
+walk_step(struct walk *w, int flags, mode_t mode)
+{
+  const char *p = w->rest.data + w->pos + strspn(w->rest.data + w->pos, "/");
+  size_t len = strcspn(p, "/");
+  size_t slashes = strspn(p + len, "/");
+  bool last = p[len + slashes] == '\0';
+  cleanup_free char *name = cb_xstrndup(p, len);
+  int fd;
+
+  w->pos = (size_t)(p + len - w->rest.data);
+  if (strcmp(name, "..") == 0)
+    walk_pop(w);
+  if (len == 0 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+    return last ? openat(walk_dir(w), ".", flags | O_CLOEXEC, mode) : WALK_MORE;
+  /* A trailing slash makes the last name a directory to enter, and a final
+     symlink is then followed even with O_NOFOLLOW (path_resolution(7));
+     the "" after the slash opens it.  O_CREAT cannot make a directory.  */
+  if (last && slashes > 0) {
+    if (flags & O_CREAT) {
+      errno = EISDIR;
+      return -1;
+    }
+    last = false;
+  }
+  if (!last || follows_final_link(flags)) {
+    int followed = walk_follow(w, name);
+
+    if (followed != 0)
+      return followed < 0 ? -1 : WALK_MORE;
+  }
+  if (last)
+    return openat(walk_dir(w), name, flags | O_CLOEXEC | O_NOFOLLOW, mode);
+  fd = openat(walk_dir(w), name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  walk_push(w, fd);
+  return WALK_MORE;
 }
 
 /* Fallback for kernels without openat2: resolve one component at a time
@@ -81,105 +158,51 @@ static int
 open_in_root_walk(int root_fd, const char *path, int flags, mode_t mode,
                   struct cb_error **err)
 {
-  struct cb_buf rest = CB_BUF_INIT;
-  struct walk w = { NULL, 0, 0 };
-  size_t pos = 0;
-  int links = 0;
-  int result = -1;
+  struct walk w = { .fds = NULL, .rest = CB_BUF_INIT };
+  int fd;
 
-  walk_push(&w, root_fd);
-  cb_buf_adds(&rest, path);
-  for (;;) {
-    char *name;
-    size_t end;
-    bool last;
-    int fd;
-    char target[4096];
-    ssize_t tl;
-
-    while (rest.data[pos] == '/')
-      pos++;
-    end = pos;
-    while (rest.data[end] != '\0' && rest.data[end] != '/')
-      end++;
-    last = rest.data[end + strspn(rest.data + end, "/")] == '\0';
-    name = cb_xstrndup(rest.data + pos, end - pos);
-    if (name[0] == '\0' || strcmp(name, ".") == 0) {
-      free(name);
-      if (!last) {
-        pos = end;
-        continue;
-      }
-      result = openat(w.fds[w.n - 1], ".", flags | O_CLOEXEC, mode);
-      if (result < 0)
-        cb_fail_errno(err, "open '%s'", path);
-      break;
-    }
-    if (strcmp(name, "..") == 0) {
-      free(name);
-      walk_pop(&w);
-      pos = end;
-      if (last) {
-        result = openat(w.fds[w.n - 1], ".", flags | O_CLOEXEC, mode);
-        if (result < 0)
-          cb_fail_errno(err, "open '%s'", path);
-        break;
-      }
-      continue;
-    }
-    tl = readlinkat(w.fds[w.n - 1], name, target, sizeof(target) - 1);
-    if (tl >= 0 && !(last && (flags & O_NOFOLLOW))) {
-      free(name);
-      if (++links > CB_MAX_SYMLINKS) {
-        errno = ELOOP;
-        cb_fail_errno(err, "open '%s'", path);
-        break;
-      }
-      target[tl] = '\0';
-      walk_splice_link(&w, &rest, end, target);
-      pos = 0;
-      continue;
-    }
-    if (last) {
-      result = openat(w.fds[w.n - 1], name, flags | O_CLOEXEC | O_NOFOLLOW,
-                      mode);
-      if (result < 0)
-        cb_fail_errno(err, "open '%s'", path);
-      free(name);
-      break;
-    }
-    fd = openat(w.fds[w.n - 1], name,
-                O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    free(name);
-    if (fd < 0) {
-      cb_fail_errno(err, "open '%s'", path);
-      break;
-    }
-    walk_push(&w, fd);
-    pos = end;
+  /* As open(2) and openat2: "" names nothing (the root is "." or "/").  */
+  if (path[0] == '\0') {
+    errno = ENOENT;
+    return cb_fail_errno(err, "open '%s'", path);
   }
+  walk_push(&w, root_fd);
+  cb_buf_adds(&w.rest, path);
+  do
+    fd = walk_step(&w, flags, mode);
+  while (fd == WALK_MORE);
+  if (fd < 0)
+    cb_fail_errno(err, "open '%s'", path);
   walk_release(&w);
-  cb_buf_release(&rest);
-  return result;
+  return fd;
 }
 
 int
 cb_open_in_root(int root_fd, const char *path, int flags, mode_t mode,
                 struct cb_error **err)
 {
+  /* openat2 refuses a mode unless it creates, where open(2) ignores it.
+     O_TMPFILE includes the O_DIRECTORY bit: test all of its bits.  */
+  bool creates = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
   struct open_how how = {
     .flags = (uint64_t)(flags | O_CLOEXEC),
-    .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+    .mode = creates ? mode : 0,
     .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
   };
   long fd;
+  int tries = 0;
 
   if (cb_fs_force_walk)
     return open_in_root_walk(root_fd, path, flags, mode, err);
+  /* EAGAIN: a rename raced with the lookup; bounded, as the tree may be
+     changed on purpose by whoever controls it.  */
   do
     fd = syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
-  while (fd < 0 && (errno == EINTR || errno == EAGAIN));
-  if (fd < 0 && errno == ENOSYS) /* kernel < 5.6 */
+  while (fd < 0 && (errno == EINTR || errno == EAGAIN) && ++tries < 64);
+  /* ENOSYS: kernel < 5.6.  EPERM: a seccomp profile (older container
+     runtimes' defaults) that refuses syscalls it does not know; openat2
+     itself reports permission problems as EACCES.  */
+  if (fd < 0 && (errno == ENOSYS || errno == EPERM))
     return open_in_root_walk(root_fd, path, flags, mode, err);
   if (fd < 0)
     return cb_fail_errno(err, "open '%s'", path);

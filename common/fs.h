@@ -34,4 +34,17 @@ int cb_read_file_at(int dir_fd, const char *name, size_t max, char **buf,
 /* Write all of BUF to FD, retrying short writes and EINTR.  */
 int cb_write_all(int fd, const void *buf, size_t len, struct cb_error **err);
 
+/* The names in directory DIR_FD (without "." and ".."), as a new
+   NULL-terminated array, read before anything is removed.  */
+char **cb_list_dir(int dir_fd, struct cb_error **err);
+
+/* Remove NAME below DIR_FD and, if it is a directory, everything in it.
+   Works fd-relative and never follows a symlink; directories without
+   u+rwx (read-only dirs of an extracted layer) are given it first.  Holds
+   one directory fd at a time, so depth is bounded by memory, not by the
+   fd limit; climbing back up through ".." is checked against the device
+   and inode seen on the way down (CB_ERR_UNSAFE if the tree moved).
+   ENOENT for NAME itself is not an error.  */
+int cb_remove_tree_at(int dir_fd, const char *name, struct cb_error **err);
+
 #endif

@@ -11,5 +11,8 @@
 #define CB_MAX_EXPAND_DEPTH 64
 /* Symlinks followed while resolving one path inside a root (as Linux).  */
 #define CB_MAX_SYMLINKS 40
+/* A layer tar entry claiming more bytes than this is refused before
+   anything is created for it (1 TiB; sparse files count their full size). */
+#define CB_MAX_LAYER_ENTRY_SIZE (1ull << 40)
 
 #endif

@@ -1023,9 +1023,6 @@ type_volume(struct instr *in, const struct where *w, struct cb_error **err)
   return 0;
 }
 
-static int type_instr(struct instr *in, const struct df_node *node,
-                      const char *file, struct cb_error **err);
-
 static int
 type_onbuild(struct instr *in, const char *file, const struct where *w,
              struct cb_error **err)
@@ -1042,7 +1039,7 @@ type_onbuild(struct instr *in, const char *file, const struct where *w,
     return fail_at(w, err, "%s isn't allowed as an ONBUILD trigger",
                    inner->keyword);
   in->trigger = cb_xcalloc(1, sizeof(*in->trigger));
-  return type_instr(in->trigger, inner, file, err);
+  return instr_check(in->trigger, inner, file, err);
 }
 
 /* The checks of one instruction by its kind.  */
@@ -1090,8 +1087,8 @@ type_by_kind(struct instr *in, const char *file, const struct where *w,
   return 0;
 }
 
-static int
-type_instr(struct instr *in, const struct df_node *node, const char *file,
+int
+instr_check(struct instr *in, const struct df_node *node, const char *file,
            struct cb_error **err)
 {
   const struct kind_info *ki = find_kind(node->keyword);
@@ -1119,7 +1116,7 @@ type_instr(struct instr *in, const struct df_node *node, const char *file,
   return type_by_kind(in, file, &w, err);
 }
 
-static void
+void
 instr_release(struct instr *in)
 {
   if (in == NULL)
@@ -1196,7 +1193,7 @@ build_plan_new(const struct dockerfile *df, struct build_plan **out,
     const struct df_node *node = &df->nodes[i];
     struct instr *in = place_instr(plan, node);
 
-    if (type_instr(in, node, df->filename, err) < 0)
+    if (instr_check(in, node, df->filename, err) < 0)
       return -1;
     if (plan->nstages == 0 && in->kind != INSTR_ARG)
       return cb_fail(err, CB_ERR_PARSE, 0,

@@ -162,6 +162,14 @@ void build_plan_free(struct build_plan *plan);
 void build_plan_freep(struct build_plan **plan);
 #define cleanup_build_plan __attribute__((cleanup(build_plan_freep)))
 
+/* Check and type one instruction NODE (of a dockerfile from FILE) into
+   caller storage IN, as build_plan_new() does for each; release with
+   instr_release().  Used for instructions that come from elsewhere
+   (import --change).  */
+int instr_check(struct instr *in, const struct df_node *node,
+                const char *file, struct cb_error **err);
+void instr_release(struct instr *in);
+
 /* Parse a Go duration ("1m30s", "500ms", "1.5h") into nanoseconds.  */
 int instr_parse_duration(const char *s, int64_t *ns, struct cb_error **err);
 

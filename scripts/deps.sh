@@ -5,8 +5,11 @@
 set -euo pipefail
 
 build_pkgs=(meson ninja-build gcc pkg-config python3 libarchive-dev libssl-dev
-    libjansson-dev libcurl4-openssl-dev libzstd-dev libseccomp-dev)
-test_pkgs=(bats diffutils)
+    libjansson-dev libcurl4-openssl-dev libzstd-dev libseccomp-dev zlib1g-dev
+    libdeflate-dev busybox-static)
+# The tools whose acceptance of cbuild's output the tests check, and what
+# rootless podman needs (newuidmap).
+test_pkgs=(bats diffutils gzip zstd tar skopeo umoci podman runc uidmap)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = --test ]; then

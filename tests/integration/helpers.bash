@@ -65,3 +65,41 @@ assert() {
 line_count() {
     if [ -z "$1" ]; then echo 0; else printf '%s\n' "$1" | wc -l; fi
 }
+
+# A store of its own for every test.
+export CBUILD_ROOT=
+cbuild_root_setup() {
+    export CBUILD_ROOT=$TESTDIR/store
+}
+
+# The busybox base rootfs as a tar (made once per test file, in
+# $BATS_FILE_TMPDIR or a shared temp dir).
+busybox_tar() {
+    local dir=${BATS_FILE_TMPDIR:-${BATS_TMPDIR:-/tmp}}
+    local tar=$dir/busybox-rootfs.tar
+    if [ ! -s "$tar" ]; then
+        SOURCE_DATE_EPOCH=0 bash "$CB_SRCDIR/scripts/make-busybox-rootfs.sh" "$tar.tmp" >&2
+        mv "$tar.tmp" "$tar"
+    fi
+    printf '%s\n' "$tar"
+}
+
+# skip_unless_cmd CMD...: skip the test when a tool is missing.
+skip_unless_cmd() {
+    local c
+    for c in "$@"; do
+        command -v "$c" >/dev/null 2>&1 || skip "$c is not installed"
+    done
+}
+
+# A runtime dir and home for rootless podman/runc in this test.
+rootless_env() {
+    export XDG_RUNTIME_DIR=$TESTDIR/run HOME=$TESTDIR/home
+    mkdir -p "$XDG_RUNTIME_DIR" "$HOME"
+    chmod 700 "$XDG_RUNTIME_DIR"
+}
+
+# jq-free JSON field access through python3: json_get FILE EXPR
+json_get() {
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$1" "$2"
+}
