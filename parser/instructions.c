@@ -183,6 +183,20 @@ find_flag(const struct flag_spec *specs, const char *name)
   return NULL;
 }
 
+/* Whether FLAG ("--name=value" or "--name") is NAME; sets *VALUE to what
+   follows '=', or NULL.  No allocation: this runs for every lookup.  */
+static bool
+flag_is(const char *flag, const char *name, const char **value)
+{
+  const char *body = strncmp(flag, "--", 2) == 0 ? flag + 2 : flag;
+  size_t n = strlen(name);
+
+  if (strncmp(body, name, n) != 0 || (body[n] != '=' && body[n] != '\0'))
+    return false;
+  *value = body[n] == '=' ? body + n + 1 : NULL;
+  return true;
+}
+
 /* Every flag must be known to the instruction, given once (lists
    excepted), with a value when it needs one and a boolean for booleans. */
 static int
@@ -200,11 +214,9 @@ check_flags(const struct df_node *node, const struct flag_spec *specs,
     if (spec == NULL)
       return fail_at(w, err, "unknown flag '--%s'", name);
     for (size_t j = 0; j < i && spec->type != FLAG_LIST; j++) {
-      cleanup_free char *other = NULL;
       const char *ov;
 
-      split_flag(node->flags[j], &other, &ov);
-      if (strcmp(other, name) == 0)
+      if (flag_is(node->flags[j], name, &ov))
         return fail_at(w, err, "duplicate flag '--%s'", name);
     }
     if (value == NULL ? spec->type != FLAG_BOOL : *value == '\0')
@@ -222,11 +234,9 @@ static const char *
 flag_value(const struct df_node *node, const char *name)
 {
   for (size_t i = 0; i < node->nflags; i++) {
-    cleanup_free char *n = NULL;
     const char *value;
 
-    split_flag(node->flags[i], &n, &value);
-    if (strcmp(n, name) == 0)
+    if (flag_is(node->flags[i], name, &value))
       return value != NULL ? value : "";
   }
   return NULL;
@@ -254,11 +264,9 @@ flag_list(const struct df_node *node, const char *name, size_t *n)
 
   *n = 0;
   for (size_t i = 0; i < node->nflags; i++) {
-    cleanup_free char *fn = NULL;
     const char *value;
 
-    split_flag(node->flags[i], &fn, &value);
-    if (strcmp(fn, name) == 0)
+    if (flag_is(node->flags[i], name, &value))
       v[(*n)++] = (char *)value;
   }
   return v;

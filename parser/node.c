@@ -114,6 +114,10 @@ add_latin1(struct cb_buf *b, unsigned char c)
 {
   char enc[4];
 
+  if (c < 0x80) {
+    cb_buf_addc(b, (char)c);
+    return;
+  }
   cb_buf_add(b, enc, cb_utf8_encode(c, enc));
 }
 
@@ -204,6 +208,8 @@ ws_add_rune(struct cb_buf *b, const char *s, size_t w, uint32_t cp)
 {
   if (cp == CB_UTF8_INVALID)
     cb_buf_adds(b, "\xEF\xBF\xBD"); /* Go appends U+FFFD */
+  else if (w == 1)
+    cb_buf_addc(b, *s);
   else
     cb_buf_add(b, s, w);
 }
