@@ -30,6 +30,13 @@ setup() {
 
     run_cbuild images -q
     assert "$output" == "${id:0:12}"
+
+    # With full IDs the columns stay apart and aligned.
+    run_cbuild images --no-trunc
+    header=${output%%$'\n'*} row=${output#*$'\n'}
+    assert "$row" =~ "^base +1 +$id +[0-9A-Z]"
+    col=${header%%CREATED*}
+    assert "${row:$((${#col} - 1)):2}" =~ "^ [0-9A-Z]$"
 }
 
 @test "store: inspect shows the config that --change set" {
