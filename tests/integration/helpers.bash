@@ -82,9 +82,10 @@ cbuild_root_setup() {
 busybox_tar() {
     local dir=${BATS_FILE_TMPDIR:-${BATS_TMPDIR:-/tmp}}
     local tar=$dir/busybox-rootfs.tar
-    if [ ! -s "$tar" ]; then
-        SOURCE_DATE_EPOCH=0 bash "$CB_SRCDIR/scripts/make-busybox-rootfs.sh" "$tar.tmp" >&2
-        mv "$tar.tmp" "$tar"
+    if [ ! -f "$tar" ]; then
+        # The script writes a tar only to a name ending in .tar.
+        SOURCE_DATE_EPOCH=0 bash "$CB_SRCDIR/scripts/make-busybox-rootfs.sh" "$tar.tmp.tar" >&2
+        mv "$tar.tmp.tar" "$tar"
     fi
     printf '%s\n' "$tar"
 }
