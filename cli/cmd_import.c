@@ -259,7 +259,8 @@ write_layer(struct layer_store *s, struct import_opts *o,
     o->lw.root_gid = (uint32_t)getegid();
     rc = layer_write(fd, &o->lw, &sink, res, err);
   } else {
-    struct tar_source t = { fd, { o->lw.timestamp, o->source } };
+    /* The error is wrapped with the source below.  */
+    struct tar_source t = { fd, { o->lw.timestamp, NULL } };
 
     rc = layer_write_stream(produce_retar, &t, &o->lw, &sink, res, err);
   }

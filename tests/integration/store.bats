@@ -197,6 +197,70 @@ setup() {
     assert "$listing" =~ "1000/1001 +2 [^ ]+ [^ ]+ theirs"
 }
 
+@test "store: import reads a compressed tar or stdin into the same layer" {
+    tar=$(busybox_tar)
+    gzip -c "$tar" >"$TESTDIR/rootfs.tar.gz"
+    import_base plain:1
+    SOURCE_DATE_EPOCH=0 run_cbuild import "$TESTDIR/rootfs.tar.gz" gz:1
+    SOURCE_DATE_EPOCH=0 "$CBUILD" import - stdin:1 <"$tar" >/dev/null
+    run_cbuild inspect plain:1 gz:1 stdin:1
+    diff_id=$(json_out 'd[0]["Config"]["rootfs"]["diff_ids"][0]')
+    layer=$(json_out 'd[0]["Manifest"]["layers"][0]["digest"]')
+    for i in 1 2; do
+        assert "$(json_out "d[$i][\"Config\"][\"rootfs\"][\"diff_ids\"][0]")" == "$diff_id"
+        assert "$(json_out "d[$i][\"Manifest\"][\"layers\"][0][\"digest\"]")" == "$layer"
+    done
+    assert "$(json_out 'd[2]["Config"]["history"][0]["created_by"]')" == "cbuild import -"
+    if command -v zstd >/dev/null; then
+        zstd -q -c "$tar" >"$TESTDIR/rootfs.tar.zst"
+        SOURCE_DATE_EPOCH=0 run_cbuild import "$TESTDIR/rootfs.tar.zst" zst:1
+        run_cbuild inspect zst:1
+        assert "$(json_out 'd[0]["Manifest"]["layers"][0]["digest"]')" == "$layer"
+    fi
+}
+
+@test "store: import refuses a tar with '..' in a name, or a broken one, naming it" {
+    python3 - "$TESTDIR" <<'EOF2'
+import io, sys, tarfile
+d = sys.argv[1]
+for name, member in [("up.tar", "../../etc/evil"), ("mid.tar", "a/../../b"), ("abs.tar", "/abs/file")]:
+    with tarfile.open(f"{d}/{name}", "w") as t:
+        ti = tarfile.TarInfo(member)
+        ti.size = 1
+        t.addfile(ti, io.BytesIO(b"x"))
+with tarfile.open(f"{d}/link.tar", "w") as t:
+    ti = tarfile.TarInfo("l")
+    ti.type = tarfile.LNKTYPE
+    ti.linkname = "../outside"
+    t.addfile(ti)
+EOF2
+    run_cbuild 1 import "$TESTDIR/up.tar" x:1
+    assert "$stderr" == "cbuild: error: cannot import '$TESTDIR/up.tar': '../../etc/evil': a name with '..' in it"
+    run_cbuild 1 import "$TESTDIR/mid.tar" x:1
+    assert "$stderr" == "cbuild: error: cannot import '$TESTDIR/mid.tar': 'a/../../b': a name with '..' in it"
+    run_cbuild 1 import "$TESTDIR/link.tar" x:1
+    assert "$stderr" == "cbuild: error: cannot import '$TESTDIR/link.tar': 'l': a name with '..' in it"
+
+    head -c 3000 "$(busybox_tar)" >"$TESTDIR/cut.tar"
+    run_cbuild 2 import "$TESTDIR/cut.tar" x:1
+    assert "$stderr" =~ "^cbuild: error: cannot import '$TESTDIR/cut.tar': .*Truncated tar archive$"
+    echo 'not a tar' >"$TESTDIR/text"
+    run_cbuild 2 import "$TESTDIR/text" x:1
+    assert "$stderr" == "cbuild: error: cannot import '$TESTDIR/text': Unrecognized archive format"
+
+    run_cbuild images -q
+    assert "$output" == ""
+    assert "$(ls -A "$CBUILD_ROOT/tmp")" == ""
+    run_cbuild prune
+    assert "$(blob_count)" == 0
+
+    # A leading "/" is only dropped.
+    run_cbuild import --compression none "$TESTDIR/abs.tar" abs:1
+    run_cbuild inspect abs:1
+    layer=$(json_out 'd[0]["Manifest"]["layers"][0]["digest"]')
+    assert "$(tar -tf "$CBUILD_ROOT/blobs/sha256/${layer#sha256:}")" == abs/file
+}
+
 @test "store: import of a missing source names it" {
     run_cbuild 1 import "$TESTDIR/nope.tar" x:1
     assert "$stderr" == "cbuild: error: cannot open '$TESTDIR/nope.tar': No such file or directory"
