@@ -271,6 +271,23 @@ write_layer(struct layer_store *s, struct import_opts *o,
   return blob_writer_commit(w, &res->digest, NULL, NULL, err);
 }
 
+/* The history's created_by: "cbuild import NAME" with the last component
+   of SOURCE only, so that the same rootfs gives the same image wherever
+   its file lies.  */
+static char *
+source_name(const char *source)
+{
+  size_t n = strlen(source);
+  const char *base;
+
+  while (n > 1 && source[n - 1] == '/')
+    n--;
+  base = n > 1 ? memrchr(source, '/', n - 1) : NULL;
+  base = base != NULL ? base + 1 : source;
+  return cb_xasprintf("cbuild import %.*s", (int)(n - (size_t)(base - source)),
+                      base);
+}
+
 static json_t *
 image_config(const struct import_opts *o, const struct layer_write_result *l,
              struct cb_error **err)
@@ -285,8 +302,7 @@ image_config(const struct import_opts *o, const struct layer_write_result *l,
       apply_changes(cfg, o, err) < 0)
     return NULL;
   oci_format_time(o->created, created);
-  by = cb_xasprintf("cbuild import %s",
-                    strcmp(o->source, "-") == 0 ? "-" : o->source);
+  by = source_name(o->source);
   h = (struct oci_history){ created, by, o->message, false };
   if (oci_config_add_layer(cfg, &l->diff_id, &h, err) < 0)
     return NULL;

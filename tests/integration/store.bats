@@ -102,6 +102,15 @@ setup() {
     assert "$(json_out 'd[0]["Digest"]')" == "$d1"
     run_cbuild images --format json
     assert "$(json_out 'd[0]["Names"]')" == '["a:1", "a:2"]'
+
+    # Wherever the file lies: the history names it without its directory.
+    mkdir -p "$TESTDIR/elsewhere/deeper"
+    cp "$tar" "$TESTDIR/elsewhere/deeper/"
+    (cd "$TESTDIR/elsewhere" && SOURCE_DATE_EPOCH=1700000000 \
+        "$CBUILD" import -c 'CMD ["sh"]' deeper/busybox-rootfs.tar a:3 >/dev/null)
+    run_cbuild inspect a:3
+    assert "$(json_out 'd[0]["Digest"]')" == "$d1"
+    assert "$(json_out 'd[0]["Config"]["history"][0]["created_by"]')" == "cbuild import busybox-rootfs.tar"
 }
 
 @test "store: zstd and gzip layers have one diff_id and their own media types" {
