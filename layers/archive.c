@@ -552,9 +552,10 @@ not_in_archive(struct loader *l, const char *who, const char *what,
 }
 
 /* Every blob an image manifest names must have come with the archive (or
-   be in the store already).  */
+   be in the store already), and the manifest have the SIZE index.json
+   gives it.  */
 static int
-check_complete(struct loader *l, const struct cb_digest *md,
+check_complete(struct loader *l, const struct cb_digest *md, uint64_t size,
                struct cb_error **err)
 {
   cleanup_oci_manifest struct oci_manifest *m = NULL;
@@ -571,6 +572,10 @@ check_complete(struct loader *l, const struct cb_digest *md,
           0 ||
       (m = oci_manifest_parse(buf, len, err)) == NULL)
     return cb_wrap(err, "'%s': manifest %.12s", l->path, hex);
+  if (len != size)
+    return cb_fail(err, CB_ERR_PARSE, 0,
+                   "'%s': index.json gives manifest %.12s %llu bytes, not %zu",
+                   l->path, hex, (unsigned long long)size, len);
   who = cb_xasprintf("manifest %.12s", hex);
   if (!layer_store_has_blob(l->s, &m->config.digest))
     return not_in_archive(l, who, "config", &m->config.digest, err);
@@ -615,7 +620,7 @@ finish_oci(struct loader *l, struct cb_error **err)
                      "'%s': entry %zu of index.json is a '%s', not an image "
                      "manifest",
                      l->path, i, d->media_type);
-    if (check_complete(l, &d->digest, err) < 0)
+    if (check_complete(l, &d->digest, d->size, err) < 0)
       return -1;
     add_pending(l, &d->digest, d->size, d->media_type,
                 usable_name(oci_descriptor_annotation(
@@ -800,6 +805,12 @@ layer_store_load(struct layer_store *s, const char *path,
   l.fd = -1;
   l.path = path;
   rc = read_archive(&l, err);
+  /* Every name checked before any is tagged.  */
+  for (size_t i = 0; rc == 0 && i < l.npending; i++) {
+    if (l.pending[i].name != NULL &&
+        layer_store_check_tag(l.pending[i].name, err) < 0)
+      rc = cb_wrap(err, "'%s'", path);
+  }
   for (size_t i = 0; rc == 0 && i < l.npending; i++) {
     const struct pending *p = &l.pending[i];
 

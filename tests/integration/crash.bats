@@ -133,3 +133,34 @@ check_blobs() {
     # Taking the lock cleared the killed import's litter.
     assert "$(ls -A "$CBUILD_ROOT/tmp")" == ""
 }
+
+@test "crash: concurrent imports, tags, prunes and readers lose nothing" {
+    tar=$(busybox_tar)
+    pids=()
+    for i in 1 2 3 4 5 6; do
+        "$CBUILD" import --timestamp "$i" "$tar" "c:$i" >/dev/null & pids+=($!)
+        "$CBUILD" tag base:1 "t:$i" & pids+=($!)
+        "$CBUILD" prune >/dev/null & pids+=($!)
+        "$CBUILD" images --format json >"$TESTDIR/images-$i.json" & pids+=($!)
+    done
+    failed=0
+    for pid in "${pids[@]}"; do
+        wait "$pid" || failed=$((failed + 1))
+    done
+    assert "$failed" == 0
+    # Every reader saw a whole index.json with base:1 in it.
+    for i in 1 2 3 4 5 6; do
+        output=$(cat "$TESTDIR/images-$i.json")
+        assert "$(json_out '[i["Digest"] for i in d if "base:1" in i["Names"]]')" == "[\"$base_digest\"]"
+    done
+    run_cbuild images --format json
+    assert "$(json_out 'sorted(sum([i["Names"] for i in d], []))')" == '["base:1", "c:1", "c:2", "c:3", "c:4", "c:5", "c:6", "t:1", "t:2", "t:3", "t:4", "t:5", "t:6"]'
+    # Six configs (their times differ), one layer, and base:1.
+    assert "$(json_out 'len({i["Id"] for i in d})')" == 7
+    run_cbuild prune
+    assert "$(ls -A "$CBUILD_ROOT/tmp")" == ""
+    check_blobs
+    for i in 1 2 3 4 5 6; do
+        run_cbuild export -o "$TESTDIR/c$i.tar" "c:$i"
+    done
+}

@@ -261,7 +261,35 @@ if m.name == 'index.json':
     run_cbuild rmi src:1 src:2
     run_cbuild prune
 
-    # The second one's manifest missing: neither is tagged.
+    # The second one named what no tag can be: neither is tagged.
+    python3 - "$TESTDIR/layout/index.json" 'Bad Name:1' 0 <<'EOF2'
+import json, sys
+p, name, extra = sys.argv[1], sys.argv[2], int(sys.argv[3])
+i = json.load(open(p))
+i["manifests"][1]["annotations"]["org.opencontainers.image.ref.name"] = name
+i["manifests"][1]["size"] += extra
+json.dump(i, open(p, "w"))
+EOF2
+    tar -cf "$TESTDIR/two.tar" -C "$TESTDIR/layout" .
+    run_cbuild 2 load -i "$TESTDIR/two.tar"
+    assert "$stderr" == "cbuild: error: '$TESTDIR/two.tar': invalid tag name 'Bad Name:1'"
+    store_unchanged
+
+    # The second one's size in index.json wrong by a byte: neither.
+    python3 - "$TESTDIR/layout/index.json" src:2 1 <<'EOF2'
+import json, sys
+p, name, extra = sys.argv[1], sys.argv[2], int(sys.argv[3])
+i = json.load(open(p))
+i["manifests"][1]["annotations"]["org.opencontainers.image.ref.name"] = name
+i["manifests"][1]["size"] += extra
+json.dump(i, open(p, "w"))
+EOF2
+    tar -cf "$TESTDIR/two.tar" -C "$TESTDIR/layout" .
+    run_cbuild 2 load -i "$TESTDIR/two.tar"
+    assert "$stderr" =~ "^cbuild: error: '$TESTDIR/two.tar': index.json gives manifest ${man2:0:12} [0-9]+ bytes, not [0-9]+$"
+    store_unchanged
+
+    # The second one's manifest missing: neither.
     rm "$TESTDIR/layout/blobs/sha256/$man2"
     tar -cf "$TESTDIR/two.tar" -C "$TESTDIR/layout" .
     run_cbuild 2 load -i "$TESTDIR/two.tar"
