@@ -407,6 +407,61 @@ EOF2
     cmp "$TESTDIR/root.tar" "$TESTDIR/again.tar"
 }
 
+@test "store: export to a tar keeps owners, modes, devices and unreadable files" {
+    [ "$(id -u)" -eq 0 ] ||
+        skip "bug: as an ordinary user export -o X.tar flattens to disk first, so a mode-000 file or directory fails ('open ...: Permission denied') and others' files and devices come out as root's or not at all"
+    python3 - "$TESTDIR/own.tar" <<'EOF2'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w") as t:
+    def add(name, kind=tarfile.REGTYPE, uid=0, mode=0o644, data=b"x\n"):
+        ti = tarfile.TarInfo(name)
+        ti.type, ti.uid, ti.gid, ti.mode = kind, uid, uid, mode
+        if kind == tarfile.REGTYPE:
+            ti.size = len(data)
+            t.addfile(ti, io.BytesIO(data))
+        else:
+            if kind == tarfile.CHRTYPE:
+                ti.devmajor, ti.devminor = 1, 3
+            t.addfile(ti)
+    add("etc", tarfile.DIRTYPE, mode=0o755)
+    add("etc/shadow", mode=0o000)
+    add("home", tarfile.DIRTYPE, mode=0o755)
+    add("home/user", tarfile.DIRTYPE, uid=1000, mode=0o750)
+    add("home/user/f", uid=1000, mode=0o640)
+    add("locked", tarfile.DIRTYPE, mode=0o000)
+    add("locked/f")
+    add("dev", tarfile.DIRTYPE, mode=0o755)
+    add("dev/null", tarfile.CHRTYPE, mode=0o666)
+EOF2
+    run_cbuild import "$TESTDIR/own.tar" own:1
+    run_cbuild export -o "$TESTDIR/out.tar" own:1
+    listing=$(tar --numeric-owner -tvf "$TESTDIR/out.tar")
+    echo "$listing" >&2
+    assert "$listing" =~ "---------- 0/0 +2 [^ ]+ [^ ]+ etc/shadow"
+    assert "$listing" =~ "drwxr-x--- 1000/1000 +0 [^ ]+ [^ ]+ home/user/"
+    assert "$listing" =~ "-rw-r----- 1000/1000 +2 [^ ]+ [^ ]+ home/user/f"
+    assert "$listing" =~ "d--------- 0/0 +0 [^ ]+ [^ ]+ locked/"
+    assert "$listing" =~ "locked/f"
+    assert "$listing" =~ "crw-rw-rw- 0/0 +1,3 [^ ]+ [^ ]+ dev/null"
+}
+
+@test "store: import of a directory takes files its owner cannot read" {
+    [ "$(id -u)" -eq 0 ] ||
+        skip "bug: as an ordinary user import DIR fails on the user's own mode-000 file or directory ('open ...: Permission denied')"
+    mkdir -p "$TESTDIR/tree/a" "$TESTDIR/tree/closed"
+    echo s >"$TESTDIR/tree/a/secret"
+    echo t >"$TESTDIR/tree/closed/inside"
+    chmod 000 "$TESTDIR/tree/a/secret" "$TESTDIR/tree/closed"
+    run_cbuild import --compression none "$TESTDIR/tree" t:1
+    chmod 755 "$TESTDIR/tree/closed"
+    run_cbuild inspect t:1
+    layer=$(json_out 'd[0]["Manifest"]["layers"][0]["digest"]')
+    listing=$(tar --numeric-owner -tvf "$CBUILD_ROOT/blobs/sha256/${layer#sha256:}")
+    assert "$listing" =~ "---------- 0/0 +2 [^ ]+ [^ ]+ a/secret"
+    assert "$listing" =~ "d--------- 0/0 +0 [^ ]+ [^ ]+ closed/"
+    assert "$listing" =~ "closed/inside"
+}
+
 @test "store: export to an existing directory is an error and leaves it alone" {
     import_base base:1
     mkdir "$TESTDIR/root"
