@@ -51,8 +51,11 @@ static void
 print_table(const struct store_image *imgs, size_t n,
             const struct images_opts *o)
 {
+  /* A full ID is wider than the column.  */
+  int idw = o->no_trunc ? CB_DIGEST_HEX_LEN + 2 : 14;
+
   if (!o->quiet)
-    printf("%-40s %-16s %-14s %-20s %s\n", "REPOSITORY", "TAG", "IMAGE ID",
+    printf("%-40s %-16s %-*s %-20s %s\n", "REPOSITORY", "TAG", idw, "IMAGE ID",
            "CREATED", "SIZE");
   for (size_t i = 0; i < n; i++) {
     char id[CB_DIGEST_HEX_LEN + 1], size[32], ago[64], repo[256];
@@ -69,7 +72,7 @@ print_table(const struct store_image *imgs, size_t n,
     cli_format_ago(created_of(&imgs[i]), ago, sizeof(ago));
     for (char **t = imgs[i].names; *t != NULL; t++) {
       split_name(*t, repo, sizeof(repo), &tag);
-      printf("%-40s %-16s %-14s %-20s %s\n", repo, tag, id, ago, size);
+      printf("%-40s %-16s %-*s %-20s %s\n", repo, tag, idw, id, ago, size);
     }
   }
 }

@@ -259,7 +259,8 @@ write_layer(struct layer_store *s, struct import_opts *o,
     o->lw.root_gid = (uint32_t)getegid();
     rc = layer_write(fd, &o->lw, &sink, res, err);
   } else {
-    struct tar_source t = { fd, { o->lw.timestamp, o->source } };
+    /* The error is wrapped with the source below.  */
+    struct tar_source t = { fd, { o->lw.timestamp, NULL } };
 
     rc = layer_write_stream(produce_retar, &t, &o->lw, &sink, res, err);
   }
@@ -268,6 +269,23 @@ write_layer(struct layer_store *s, struct import_opts *o,
     return cb_wrap(err, "cannot import '%s'", o->source);
   }
   return blob_writer_commit(w, &res->digest, NULL, NULL, err);
+}
+
+/* The history's created_by: "cbuild import NAME" with the last component
+   of SOURCE only, so that the same rootfs gives the same image wherever
+   its file lies.  */
+static char *
+source_name(const char *source)
+{
+  size_t n = strlen(source);
+  const char *base;
+
+  while (n > 1 && source[n - 1] == '/')
+    n--;
+  base = n > 1 ? memrchr(source, '/', n - 1) : NULL;
+  base = base != NULL ? base + 1 : source;
+  return cb_xasprintf("cbuild import %.*s", (int)(n - (size_t)(base - source)),
+                      base);
 }
 
 static json_t *
@@ -284,8 +302,7 @@ image_config(const struct import_opts *o, const struct layer_write_result *l,
       apply_changes(cfg, o, err) < 0)
     return NULL;
   oci_format_time(o->created, created);
-  by = cb_xasprintf("cbuild import %s",
-                    strcmp(o->source, "-") == 0 ? "-" : o->source);
+  by = source_name(o->source);
   h = (struct oci_history){ created, by, o->message, false };
   if (oci_config_add_layer(cfg, &l->diff_id, &h, err) < 0)
     return NULL;

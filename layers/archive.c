@@ -41,11 +41,16 @@ archive_format_parse(const char *name, enum archive_format *f,
   return 0;
 }
 
+/* libarchive's own failures (a bad format, a truncated archive) come with
+   EILSEQ (ARCHIVE_ERRNO_FILE_FORMAT), EINVAL or -1: a parse error, and no
+   strerror() after libarchive's message.  */
 static int
 archive_fail(struct archive *a, struct cb_error **err, const char *what)
 {
   int e = archive_errno(a);
 
+  if (e == EILSEQ || e == EINVAL)
+    e = 0;
   return cb_fail(err, e > 0 ? CB_ERR_SYSTEM : CB_ERR_PARSE, e > 0 ? e : 0,
                  "%s: %s", what,
                  archive_error_string(a) ? archive_error_string(a)
@@ -383,6 +388,7 @@ struct loaded_file {
 struct loader {
   struct layer_store *s;
   struct archive *a;
+  int fd;
   const char *path;
   struct loaded_file *files;
   size_t nfiles, alloc;
@@ -422,7 +428,8 @@ ingest_entry(struct loader *l, const char *name, const struct cb_digest *want,
 
     if (n < 0) {
       blob_writer_abort(w);
-      return archive_fail(l->a, err, name);
+      archive_fail(l->a, err, name);
+      return cb_wrap(err, "'%s'", l->path);
     }
     if (n == 0)
       break;
@@ -431,11 +438,11 @@ ingest_entry(struct loader *l, const char *name, const struct cb_digest *want,
     first = false;
     if (blob_writer_write(w, buf, (size_t)n, err) < 0) {
       blob_writer_abort(w);
-      return -1;
+      return cb_wrap(err, "'%s': '%s'", l->path, name);
     }
   }
   if (blob_writer_commit(w, want, &f.digest, &f.size, err) < 0)
-    return cb_wrap(err, "'%s'", name);
+    return cb_wrap(err, "'%s': '%s'", l->path, name);
   CB_GROW(l->files, l->alloc, l->nfiles + 1);
   f.name = cb_xstrdup(name);
   l->files[l->nfiles++] = f;
@@ -457,7 +464,8 @@ read_small(struct loader *l, const char *name, char **buf, size_t *len,
 
     if (n < 0) {
       cb_buf_release(&b);
-      return archive_fail(l->a, err, name);
+      archive_fail(l->a, err, name);
+      return cb_wrap(err, "'%s'", l->path);
     }
     if (n == 0)
       break;
@@ -531,27 +539,55 @@ add_pending(struct loader *l, const struct cb_digest *m, uint64_t size,
   p->name = name != NULL ? cb_xstrdup(name) : NULL;
 }
 
-/* Every blob an image manifest names must have come with the archive (or
-   be in the store already).  */
 static int
-check_complete(struct loader *l, const struct cb_digest *md,
+not_in_archive(struct loader *l, const char *who, const char *what,
+               const struct cb_digest *d, struct cb_error **err)
+{
+  char dg[CB_DIGEST_STR_LEN];
+
+  cb_digest_str(d, dg);
+  return cb_fail(err, CB_ERR_PARSE, 0,
+                 "'%s': %s names %s %s, which is not in the archive", l->path,
+                 who, what, dg);
+}
+
+/* Every blob an image manifest names must have come with the archive (or
+   be in the store already), and the manifest have the SIZE index.json
+   gives it.  */
+static int
+check_complete(struct loader *l, const struct cb_digest *md, uint64_t size,
                struct cb_error **err)
 {
+  cleanup_oci_manifest struct oci_manifest *m = NULL;
+  cleanup_free char *buf = NULL;
+  cleanup_free char *who = NULL;
   struct store_image img;
   char hex[CB_DIGEST_HEX_LEN + 1];
-  int rc = 0;
+  size_t len = 0;
 
+  if (!layer_store_has_blob(l->s, md))
+    return not_in_archive(l, "index.json", "manifest", md, err);
+  cb_digest_hex(md, hex);
+  if (layer_store_blob_read(l->s, md, OCI_MAX_MANIFEST_SIZE, &buf, &len, err) <
+          0 ||
+      (m = oci_manifest_parse(buf, len, err)) == NULL)
+    return cb_wrap(err, "'%s': manifest %.12s", l->path, hex);
+  if (len != size)
+    return cb_fail(err, CB_ERR_PARSE, 0,
+                   "'%s': index.json gives manifest %.12s %llu bytes, not %zu",
+                   l->path, hex, (unsigned long long)size, len);
+  who = cb_xasprintf("manifest %.12s", hex);
+  if (!layer_store_has_blob(l->s, &m->config.digest))
+    return not_in_archive(l, who, "config", &m->config.digest, err);
+  for (size_t i = 0; i < m->n_layers; i++) {
+    if (!layer_store_has_blob(l->s, &m->layers[i].digest))
+      return not_in_archive(l, who, "layer", &m->layers[i].digest, err);
+  }
+  /* The config must parse, too.  */
   if (layer_store_load_image(l->s, md, &img, err) < 0)
     return cb_wrap(err, "'%s'", l->path);
-  for (size_t i = 0; i < img.manifest->n_layers && rc == 0; i++) {
-    if (!layer_store_has_blob(l->s, &img.manifest->layers[i].digest)) {
-      cb_digest_hex(&img.manifest->layers[i].digest, hex);
-      rc = cb_fail(err, CB_ERR_PARSE, 0, "'%s': layer %.12s is missing",
-                   l->path, hex);
-    }
-  }
   store_image_release(&img);
-  return rc;
+  return 0;
 }
 
 /* A ref.name of just a tag ("latest") names nothing here.  */
@@ -584,7 +620,7 @@ finish_oci(struct loader *l, struct cb_error **err)
                      "'%s': entry %zu of index.json is a '%s', not an image "
                      "manifest",
                      l->path, i, d->media_type);
-    if (check_complete(l, &d->digest, err) < 0)
+    if (check_complete(l, &d->digest, d->size, err) < 0)
       return -1;
     add_pending(l, &d->digest, d->size, d->media_type,
                 usable_name(oci_descriptor_annotation(
@@ -706,20 +742,28 @@ finish_docker(struct loader *l, struct cb_error **err)
 static int
 read_archive(struct loader *l, struct cb_error **err)
 {
+  cleanup_free char *what = cb_xasprintf("'%s'", l->path);
   struct archive_entry *e;
+  struct stat st;
   int r;
 
+  l->fd = open(l->path, O_RDONLY | O_CLOEXEC);
+  if (l->fd < 0 || fstat(l->fd, &st) < 0)
+    return cb_fail_errno(err, "cannot open '%s'", l->path);
+  if (S_ISDIR(st.st_mode))
+    return cb_fail(err, CB_ERR_USAGE, 0, "'%s' is a directory, not an archive",
+                   l->path);
   archive_read_support_format_tar(l->a);
   archive_read_support_filter_all(l->a);
-  if (archive_read_open_filename(l->a, l->path, COPY_CHUNK) != ARCHIVE_OK)
-    return archive_fail(l->a, err, l->path);
+  if (archive_read_open_fd(l->a, l->fd, COPY_CHUNK) != ARCHIVE_OK)
+    return archive_fail(l->a, err, what);
   while ((r = archive_read_next_header(l->a, &e)) == ARCHIVE_OK ||
          r == ARCHIVE_WARN) {
     if (load_entry(l, e, err) < 0)
       return -1;
   }
   if (r != ARCHIVE_EOF)
-    return archive_fail(l->a, err, l->path);
+    return archive_fail(l->a, err, what);
   if (l->oci_layout || l->index_json != NULL)
     return finish_oci(l, err);
   if (l->manifest_json != NULL)
@@ -743,6 +787,8 @@ loader_release(struct loader *l)
   free(l->index_json);
   free(l->manifest_json);
   archive_read_free(l->a);
+  if (l->fd >= 0)
+    close(l->fd);
 }
 
 int
@@ -756,8 +802,15 @@ layer_store_load(struct layer_store *s, const char *path,
   memset(res, 0, sizeof(*res));
   l.s = s;
   l.a = archive_read_new();
+  l.fd = -1;
   l.path = path;
   rc = read_archive(&l, err);
+  /* Every name checked before any is tagged.  */
+  for (size_t i = 0; rc == 0 && i < l.npending; i++) {
+    if (l.pending[i].name != NULL &&
+        layer_store_check_tag(l.pending[i].name, err) < 0)
+      rc = cb_wrap(err, "'%s'", path);
+  }
   for (size_t i = 0; rc == 0 && i < l.npending; i++) {
     const struct pending *p = &l.pending[i];
 

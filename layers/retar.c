@@ -37,16 +37,28 @@ out_cb(struct archive *a, void *data, const void *buf, size_t len)
   return (la_ssize_t)len;
 }
 
+/* "LABEL: 'ENTRY': ", either part left out when NULL.  */
+static char *
+where(const struct retar *r, const char *entry)
+{
+  const char *label = r->opts->label;
+
+  return cb_xasprintf("%s%s%s%s%s", label ? label : "", label ? ": " : "",
+                      entry ? "'" : "", entry ? entry : "", entry ? "': " : "");
+}
+
 static int
 fail_archive(struct retar *r, struct archive *a, const char *entry,
              struct cb_error **err)
 {
+  cleanup_free char *at = NULL;
+
   if (r->sink_err != NULL) {
     *err = steal_ptr(&r->sink_err);
     return -1;
   }
-  return cb_fail(err, CB_ERR_PARSE, 0, "%s: '%s': %s", r->opts->label,
-                 entry ? entry : "(archive)",
+  at = where(r, entry);
+  return cb_fail(err, CB_ERR_PARSE, 0, "%s%s", at,
                  archive_error_string(a) ? archive_error_string(a)
                                          : "archive error");
 }
@@ -150,9 +162,11 @@ copy_entry(struct retar *r, struct archive_entry *in, struct cb_error **err)
   struct archive_entry *e;
   int rc;
 
-  if (name == NULL || (rawlink != NULL && link == NULL))
-    return cb_fail(err, CB_ERR_UNSAFE, 0, "%s: '%s': a name with '..' in it",
-                   r->opts->label, raw);
+  if (name == NULL || (rawlink != NULL && link == NULL)) {
+    cleanup_free char *at = where(r, raw);
+
+    return cb_fail(err, CB_ERR_UNSAFE, 0, "%sa name with '..' in it", at);
+  }
   if (name[0] == '\0') /* the root: its owner and mode are the image's */
     return 0;
   if (archive_entry_filetype(in) == AE_IFDIR) {

@@ -15,7 +15,8 @@
 
 struct retar_opts {
   int64_t clamp_mtime; /* -1: keep mtimes */
-  const char *label;   /* names the input in messages; borrowed */
+  const char *label;   /* names the input in messages (NULL: the caller
+                          does); borrowed */
 };
 
 /* Read a tar (plain, or compressed in any way libarchive reads) from IN_FD

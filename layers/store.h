@@ -125,6 +125,9 @@ void store_tags_free(struct store_tag *tags, size_t n);
 int layer_store_tag(struct layer_store *s, const char *name,
                     const struct cb_digest *manifest, uint64_t size,
                     const char *media_type, struct cb_error **err);
+/* Whether NAME follows the grammar layer_store_tag wants (CB_ERR_USAGE
+   naming it if not), to check every name before tagging any.  */
+int layer_store_check_tag(const char *name, struct cb_error **err);
 /* Remove NAME (every entry with it); *FOUND says whether it existed.
    Blobs stay until layer_store_gc().  */
 int layer_store_untag(struct layer_store *s, const char *name, bool *found,

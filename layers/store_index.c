@@ -197,6 +197,14 @@ tag_locked(struct layer_store *s, const char *name,
 }
 
 int
+layer_store_check_tag(const char *name, struct cb_error **err)
+{
+  if (!valid_ref_name(name))
+    return cb_fail(err, CB_ERR_USAGE, 0, "invalid tag name '%.200s'", name);
+  return 0;
+}
+
+int
 layer_store_tag(struct layer_store *s, const char *name,
                 const struct cb_digest *manifest, uint64_t size,
                 const char *media_type, struct cb_error **err)
@@ -204,8 +212,8 @@ layer_store_tag(struct layer_store *s, const char *name,
   struct oci_descriptor d;
   int r;
 
-  if (!valid_ref_name(name))
-    return cb_fail(err, CB_ERR_USAGE, 0, "invalid tag name '%.200s'", name);
+  if (layer_store_check_tag(name, err) < 0)
+    return -1;
   if (!taggable_media_type(media_type))
     return cb_fail(err, CB_ERR_USAGE, 0,
                    "tag '%s': '%.200s' is not a manifest media type", name,

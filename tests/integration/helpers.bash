@@ -5,8 +5,13 @@ CBUILD=${CBUILD:?CBUILD must point at the cbuild binary}
 CB_SRCDIR=${CB_SRCDIR:?CB_SRCDIR must point at the source tree}
 FIXTURES=$CB_SRCDIR/tests/integration/fixtures
 
-setup() {
+# A file that needs more in its setup calls helpers_setup from its own.
+helpers_setup() {
     TESTDIR=$(mktemp -d "${BATS_TMPDIR:-/tmp}/cbuild-bats.XXXXXX")
+}
+
+setup() {
+    helpers_setup
 }
 
 teardown() {
@@ -77,9 +82,10 @@ cbuild_root_setup() {
 busybox_tar() {
     local dir=${BATS_FILE_TMPDIR:-${BATS_TMPDIR:-/tmp}}
     local tar=$dir/busybox-rootfs.tar
-    if [ ! -s "$tar" ]; then
-        SOURCE_DATE_EPOCH=0 bash "$CB_SRCDIR/scripts/make-busybox-rootfs.sh" "$tar.tmp" >&2
-        mv "$tar.tmp" "$tar"
+    if [ ! -f "$tar" ]; then
+        # The script writes a tar only to a name ending in .tar.
+        SOURCE_DATE_EPOCH=0 bash "$CB_SRCDIR/scripts/make-busybox-rootfs.sh" "$tar.tmp.tar" >&2
+        mv "$tar.tmp.tar" "$tar"
     fi
     printf '%s\n' "$tar"
 }
@@ -102,4 +108,40 @@ rootless_env() {
 # jq-free JSON field access through python3: json_get FILE EXPR
 json_get() {
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$1" "$2"
+}
+
+# json_out EXPR: evaluate EXPR (python, the JSON in $output as d) and
+# print it (dicts and lists as JSON, strings as they are).
+json_out() {
+    python3 -c 'import json,sys
+v = eval(sys.argv[1], {"d": json.loads(sys.stdin.read())})
+print(v if isinstance(v, str) else json.dumps(v, sort_keys=True))' "$1" <<<"$output"
+}
+
+# "sha256:<hex>" of FILE.
+sha256_of() {
+    local sum
+    sum=$(sha256sum "$1")
+    printf 'sha256:%s\n' "${sum%% *}"
+}
+
+# The number of blobs in the store.
+blob_count() {
+    find "$CBUILD_ROOT/blobs/sha256" -type f | wc -l
+}
+
+# import_base [NAME [ARGS...]]: import the busybox rootfs as NAME
+# (default base:1), reproducibly (SOURCE_DATE_EPOCH=0); $output is the ID.
+import_base() {
+    local name=${1:-base:1}
+    [ $# -gt 0 ] && shift
+    SOURCE_DATE_EPOCH=0 run_cbuild import "$@" "$(busybox_tar)" "$name"
+}
+
+# skip_if_root REASON / skip_unless_root REASON
+skip_if_root() {
+    [ "$(id -u)" -ne 0 ] || skip "as root: $1"
+}
+skip_unless_root() {
+    [ "$(id -u)" -eq 0 ] || skip "not root: $1"
 }
