@@ -1,0 +1,154 @@
+#!/usr/bin/env bats
+# The rootless model through the real binary: `cbuild unshare` and
+# `cbuild doctor`.  CI runs this as the unprivileged user cbuild-test
+# (with /etc/subuid and /etc/subgid ranges); as root it checks root's
+# identity mapping instead.
+
+load helpers
+
+# The first subuid (or subgid) range of the caller, as "START COUNT", or
+# nothing.  FILE is /etc/subuid or /etc/subgid.
+first_range() {
+    local file=$1 name uid
+    name=$(id -un)
+    uid=$(id -u)
+    [ -r "$file" ] || return 0
+    awk -F: -v n="$name" -v u="$uid" \
+        '($1 == n || $1 == u) && $2 ~ /^[0-9]+$/ && $3 ~ /^[1-9][0-9]*$/ { print $2, $3; exit }' "$file"
+}
+
+# skip_unless_range: skip unless the caller has subuid and subgid ranges
+# and the helpers are there; sets START, COUNT, GSTART.
+skip_unless_range() {
+    local r g
+    r=$(first_range /etc/subuid)
+    g=$(first_range /etc/subgid)
+    [ -n "$r" ] || skip "no /etc/subuid range for $(id -un)"
+    [ -n "$g" ] || skip "no /etc/subgid range for $(id -un)"
+    command -v newuidmap >/dev/null && command -v newgidmap >/dev/null ||
+        skip "newuidmap/newgidmap not installed"
+    START=${r% *}
+    COUNT=${r#* }
+    GSTART=${g% *}
+}
+
+skip_if_no_userns() {
+    unshare --user true 2>/dev/null || skip "user namespaces are not available here"
+}
+
+setup() {
+    TESTDIR=$(mktemp -d "${BATS_TMPDIR:-/tmp}/cbuild-bats.XXXXXX")
+    skip_if_no_userns
+    unset CBUILD_IN_USERNS CBUILD_SUBUID_FILE CBUILD_SUBGID_FILE
+}
+
+@test "unshare: the caller is uid 0 and gid 0 inside" {
+    run_cbuild unshare id -u
+    assert "$output" == "0"
+    run_cbuild unshare id -g
+    assert "$output" == "0"
+}
+
+@test "unshare: options after the command belong to the command" {
+    run_cbuild unshare ls -d -- /
+    assert "$output" == "/"
+}
+
+@test "unshare: uid_map and gid_map map 0 to the caller and 1.. to the range" {
+    skip_unless_range
+    run_cbuild unshare cat /proc/self/uid_map
+    assert "$(echo "$output" | awk '{print $1, $2, $3}' | paste -sd/)" == \
+        "0 $(id -u) 1/1 $START $COUNT"
+    run_cbuild unshare cat /proc/self/gid_map
+    assert "$(echo "$output" | awk 'NR == 1 {print $1, $2, $3}')" == "0 $(id -g) 1"
+    assert "$(echo "$output" | awk 'NR == 2 {print $1, $2}')" == "1 $GSTART"
+    assert "$stderr" == ""
+}
+
+@test "unshare: a file chowned to 1234 inside is owned by START+1233 on the host" {
+    skip_unless_range
+    [ "$COUNT" -ge 1234 ] || skip "the range has fewer than 1234 ids"
+    mkdir "$TESTDIR/own"
+    run_cbuild unshare sh -c "cd '$TESTDIR/own' && touch f && chown 1234:1234 f && stat -c '%u %g' f"
+    assert "$output" == "1234 1234"
+    assert "$(stat -c %u "$TESTDIR/own/f")" == "$((START + 1233))"
+    assert "$(stat -c %g "$TESTDIR/own/f")" == "$((GSTART + 1233))"
+    # Files the caller creates inside stay the caller's on the host.
+    run_cbuild unshare touch "$TESTDIR/own/g"
+    assert "$(stat -c %u "$TESTDIR/own/g")" == "$(id -u)"
+}
+
+@test "unshare: without a range, a single mapping and a warning" {
+    [ "$(id -u)" -ne 0 ] || skip "root without a range maps the whole id space (tested below)"
+    : >"$TESTDIR/empty"
+    export CBUILD_SUBUID_FILE=$TESTDIR/empty CBUILD_SUBGID_FILE=$TESTDIR/empty
+    run_cbuild unshare cat /proc/self/uid_map
+    assert "$(echo "$output" | awk '{print $1, $2, $3}')" == "0 $(id -u) 1"
+    assert "$stderr" =~ "single id mapping; ownership other than root is recorded, not applied"
+    run_cbuild unshare cat /proc/self/setgroups
+    assert "$output" == "deny"
+    # Only uid 0 exists inside: chown to anything else is refused.
+    run_cbuild 1 unshare sh -c "cd '$TESTDIR' && touch f && chown 1234 f"
+    assert "$stderr" =~ "chown"
+}
+
+@test "unshare: root without a range maps the whole id space onto itself" {
+    [ "$(id -u)" -eq 0 ] || skip "only root may map ids it does not own"
+    : >"$TESTDIR/empty"
+    export CBUILD_SUBUID_FILE=$TESTDIR/empty CBUILD_SUBGID_FILE=$TESTDIR/empty
+    run_cbuild unshare cat /proc/self/uid_map
+    assert "$(echo "$output" | awk '{print $1, $2, $3}')" == "0 0 4294967295"
+    assert "$stderr" == ""
+    run_cbuild unshare sh -c "cd '$TESTDIR' && touch f && chown 1234 f"
+    assert "$(stat -c %u "$TESTDIR/f")" == "1234"
+}
+
+@test "unshare: a range the helper refuses is an error naming newuidmap" {
+    [ "$(id -u)" -ne 0 ] || skip "newuidmap lets root map any range"
+    command -v newuidmap >/dev/null || skip "newuidmap not installed"
+    echo "$(id -un):3000000000:10" >"$TESTDIR/subuid"
+    export CBUILD_SUBUID_FILE=$TESTDIR/subuid
+    run_cbuild 1 unshare id -u
+    assert "$stderr" =~ "cbuild: error: user namespace: newuidmap: exit [0-9]+: "
+}
+
+@test "unshare: the command's exit status is forwarded" {
+    run_cbuild 7 unshare sh -c 'exit 7'
+    run_cbuild 0 unshare true
+    run_cbuild 1 unshare false
+}
+
+@test "unshare: a command killed by signal N gives 128+N" {
+    run_cbuild 137 unshare sh -c 'kill -KILL $$'
+    run_cbuild 143 unshare sh -c 'kill -TERM $$'
+}
+
+@test "unshare: a command that does not exist gives 127" {
+    run_cbuild 127 unshare /nonexistent/cmd
+    assert "$stderr" =~ "cannot run '/nonexistent/cmd'"
+}
+
+@test "unshare: stdin and stdout are the caller's" {
+    run bash -c "echo hello | '$CBUILD' unshare cat"
+    [ "$status" -eq 0 ]
+    assert "$output" == "hello"
+}
+
+@test "unshare: without a command it runs \$SHELL" {
+    run bash -c "echo 'id -u; exit 3' | SHELL=/bin/sh '$CBUILD' unshare"
+    [ "$status" -eq 3 ]
+    assert "$output" == "0"
+}
+
+@test "unshare: inside cbuild's namespace it does not nest another" {
+    run_cbuild unshare sh -c "cat /proc/self/uid_map; '$CBUILD' unshare cat /proc/self/uid_map"
+    local n
+    n=$(line_count "$output")
+    [ $((n % 2)) -eq 0 ]
+    assert "$(echo "$output" | head -n $((n / 2)))" == "$(echo "$output" | tail -n $((n / 2)))"
+}
+
+@test "unshare: an unknown option is a usage error" {
+    run_cbuild 2 unshare --frob
+    assert "$stderr" =~ "unknown option '--frob'"
+}

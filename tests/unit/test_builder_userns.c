@@ -1,0 +1,183 @@
+/* The /etc/subuid parser and the user-namespace helpers that need no
+   namespace.  */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "builder/userns.h"
+#include "common/mem.h"
+#include "tap.h"
+
+/* Parse TEXT for user "alice" (uid 1000) and print the ranges as
+   "start:count,start:count", or "error: KIND" on failure.  */
+static char *
+ranges_of(const char *text, const char *name, uint32_t id)
+{
+  struct userns_range *r = NULL;
+  struct cb_error *err = NULL;
+  size_t n = 0;
+  char *out = cb_xstrdup("");
+
+  if (userns_parse_subid(text, strlen(text), name, id, &r, &n, &err) < 0) {
+    free(out);
+    out = cb_xasprintf("error: %d", (int)err->kind);
+    cb_error_free(err);
+    return out;
+  }
+  for (size_t i = 0; i < n; i++) {
+    char *next = cb_xasprintf("%s%s%u:%u", out, i > 0 ? "," : "", r[i].start,
+                              r[i].count);
+
+    free(out);
+    out = next;
+  }
+  free(r);
+  return out;
+}
+
+static void
+check(const char *text, const char *name, uint32_t id, const char *want,
+      const char *what)
+{
+  char *got = ranges_of(text, name, id);
+
+  is_str(got, want, "%s", what);
+  free(got);
+}
+
+static void
+test_parse(void)
+{
+  static const struct {
+    const char *text, *want, *what;
+  } cases[] = {
+    { "alice:100000:65536\n", "100000:65536", "one line by name" },
+    { "1000:100000:65536\n", "100000:65536", "one line by uid" },
+    { "alice:100000:65536", "100000:65536", "no final newline" },
+    { "bob:1:2\nalice:300000:10\n", "300000:10", "other users skipped" },
+    { "# alice:1:2\nalice:5:6\n", "5:6", "comment line" },
+    { "\n\nalice:5:6\n\n", "5:6", "blank lines" },
+    { "alice:5:6\r\n", "5:6", "CRLF" },
+    { "alice:5:6  \n", "5:6", "trailing spaces" },
+    { "alice:1:2\nbob:3:4\n1000:5:6\nalice:7:8\n", "1:2,5:6,7:8",
+      "several ranges, names and numbers, in file order" },
+    { "alice:100000\n", "", "two fields" },
+    { "alice:1:2:3\n", "", "four fields" },
+    { "alice::2\n", "", "empty start" },
+    { "alice:1:\n", "", "empty count" },
+    { "alice:-1:2\n", "", "negative start" },
+    { "alice:+1:2\n", "", "signed start" },
+    { "alice:0x10:2\n", "", "hex start" },
+    { "alice: 1:2\n", "", "space in a number" },
+    { "alice:1:0\n", "", "zero count" },
+    { "alice:4294967296:1\n", "", "start above 2^32 - 1" },
+    { "alice:99999999999:1\n", "", "start with 11 digits" },
+    { "alice:4294967295:2\n", "", "start + count past 2^32" },
+    { "alice:4294967295:1\n", "4294967295:1", "last id exactly" },
+    { ":1:2\n", "", "empty owner" },
+    { "Alice:1:2\nalic:1:2\nalicex:1:2\n", "", "names match exactly" },
+    { "01000:1:2\n", "1:2", "uid with a leading zero" },
+    { "1001:1:2\n", "", "another uid" },
+    { "alice:1:2\nbroken\nalice:3:4\n", "1:2,3:4",
+      "a malformed line does not hide the next" },
+    { "alice:0:4294967295\n", "error: 4",
+      "ranges past container uid 2^32 - 2" },
+    { "alice:0:2147483647\nalice:0:2147483647\n", "0:2147483647,0:2147483647",
+      "ranges adding up to 2^32 - 2" },
+    { "alice:0:2147483647\nalice:0:2147483648\n", "error: 4",
+      "ranges adding up past 2^32 - 2" },
+    { "", "", "empty file" },
+  };
+
+  for (size_t i = 0; i < CB_N_ELEMENTS(cases); i++)
+    check(cases[i].text, "alice", 1000, cases[i].want, cases[i].what);
+  check("alice:1:2\n1000:3:4\n", NULL, 1000, "3:4", "no name: numbers only");
+}
+
+static void
+test_too_many(void)
+{
+  char *text = cb_xstrdup("");
+  char *got;
+
+  for (int i = 0; i <= USERNS_MAX_RANGES; i++) {
+    char *next = cb_xasprintf("%salice:%d:1\n", text, 1000 + i);
+
+    free(text);
+    text = next;
+  }
+  got = ranges_of(text, "alice", 1000);
+  is_str(got, "error: 4", "more than %d ranges is refused", USERNS_MAX_RANGES);
+  free(got);
+  free(text);
+}
+
+static void
+test_read_file(void)
+{
+  char dir[] = "/tmp/cbuild-userns-XXXXXX";
+  struct userns_range *r = NULL;
+  struct cb_error *err = NULL;
+  size_t n = 99;
+  char *path;
+  FILE *f;
+
+  if (mkdtemp(dir) == NULL) {
+    skip(4, "mkdtemp: %s", strerror(errno));
+    return;
+  }
+  path = cb_xasprintf("%s/subuid", dir);
+  is_int(userns_read_subid(path, "alice", 1000, &r, &n, &err), 0,
+         "a missing file is no ranges");
+  is_int((long long)n, 0, "no ranges");
+  f = fopen(path, "w");
+  fputs("alice:10:20\n", f);
+  fclose(f);
+  n = 0;
+  userns_read_subid(path, "alice", 1000, &r, &n, &err);
+  ok(n == 1 && r[0].start == 10 && r[0].count == 20, "range read");
+  free(r);
+  f = fopen(path, "w");
+  for (int i = 0; i < 300000; i++)
+    fputs("bob:1000000:65536\n", f);
+  fclose(f);
+  ok(userns_read_subid(path, "alice", 1000, &r, &n, &err) < 0 &&
+         err->kind == CB_ERR_UNSAFE,
+     "a file over the size bound is refused");
+  cb_error_free(err);
+  unlink(path);
+  rmdir(dir);
+  free(path);
+}
+
+static void
+test_wait_status(void)
+{
+  pid_t pid = fork();
+
+  if (pid == 0)
+    _exit(7);
+  is_int(userns_wait(pid, NULL), 7, "exit status");
+  pid = fork();
+  if (pid == 0) {
+    pause();
+    _exit(0);
+  }
+  kill(pid, SIGKILL);
+  is_int(userns_wait(pid, NULL), 128 + SIGKILL, "killed by a signal");
+}
+
+int
+main(void)
+{
+  test_parse();
+  test_too_many();
+  test_read_file();
+  test_wait_status();
+  return done_testing();
+}
