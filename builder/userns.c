@@ -202,6 +202,7 @@ plan_one(struct userns_idmap *m, const char *env, const char *file,
   if (path == NULL || *path == '\0')
     path = file;
   m->id = id;
+  m->file = cb_xstrdup(path);
   if (userns_read_subid(path, name, id, &m->ranges, &m->n_ranges, err) < 0)
     return -1;
   m->helper = find_in_path(helper);
@@ -238,6 +239,8 @@ userns_plan_init(struct userns_plan *plan, struct cb_error **err)
 void
 userns_plan_release(struct userns_plan *plan)
 {
+  free(plan->uid.file);
+  free(plan->gid.file);
   free(plan->uid.ranges);
   free(plan->uid.helper);
   free(plan->gid.ranges);
@@ -256,9 +259,9 @@ static char *
 describe_one(const struct userns_idmap *m, const char *kind, const char *helper)
 {
   if (m->mode == USERNS_MAP_IDENTITY)
-    return cb_xasprintf("%s identity mapping (root, %s)", kind, m->why_single);
+    return cb_xasprintf("identity mapping (root, %s)", m->why_single);
   if (m->mode == USERNS_MAP_SINGLE)
-    return cb_xasprintf("%s single mapping (%s)", kind, m->why_single);
+    return cb_xasprintf("single mapping (%s)", m->why_single);
   if (m->n_ranges == 1)
     return cb_xasprintf("sub%s range %u:%u via %s", kind, m->ranges[0].start,
                         m->ranges[0].count, helper);
@@ -273,7 +276,13 @@ userns_plan_describe(const struct userns_plan *plan)
   cleanup_free char *u = describe_one(&plan->uid, "uid", "newuidmap");
   cleanup_free char *g = describe_one(&plan->gid, "gid", "newgidmap");
 
-  return cb_xasprintf("%s, %s", u, g);
+  /* "single mapping (no range)" once when uids and gids agree.  */
+  if (plan->uid.mode != USERNS_MAP_HELPER && strcmp(u, g) == 0)
+    return steal_ptr(&u);
+  if (plan->uid.mode == USERNS_MAP_HELPER &&
+      plan->gid.mode == USERNS_MAP_HELPER)
+    return cb_xasprintf("%s, %s", u, g);
+  return cb_xasprintf("uids: %s, gids: %s", u, g);
 }
 
 /* ---- child failure reports ------------------------------------------ */

@@ -59,6 +59,7 @@ enum userns_map_mode {
 struct userns_idmap {
   enum userns_map_mode mode;
   uint32_t id;                 /* the caller's uid or gid */
+  char *file;                  /* owned; the subuid/subgid file read */
   struct userns_range *ranges; /* owned; for USERNS_MAP_HELPER */
   size_t n_ranges;
   char *helper;           /* owned; path of newuidmap/newgidmap, or NULL */

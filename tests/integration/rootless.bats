@@ -152,3 +152,71 @@ setup() {
     run_cbuild 2 unshare --frob
     assert "$stderr" =~ "unknown option '--frob'"
 }
+
+DOCTOR_CHECKS=("user namespaces" "subuid range" "subgid range" "newuidmap"
+    "newgidmap" "id mapping" "overlay (userxattr)" "openat2" "seccomp"
+    "cgroup v2")
+
+@test "doctor: one yes/no line per facility, then the mode, exit 0" {
+    run_cbuild doctor --root "$TESTDIR/store"
+    local c
+    for c in "${DOCTOR_CHECKS[@]}"; do
+        printf '%s\n' "$output" |
+            grep -qE "^$(printf '%s' "$c" | sed 's/[()]/\\&/g') +(yes|no): ." ||
+            { echo "no yes/no line for '$c'" >&2; return 1; }
+    done
+    assert "$(line_count "$output")" == "$(( ${#DOCTOR_CHECKS[@]} + 1 ))"
+    assert "$(echo "$output" | tail -n 1)" =~ "^cbuild will use +userns: .*; storage driver: (overlay|vfs)"
+    assert "$output" =~ $'user namespaces +yes: created one'
+    assert "$output" =~ $'id mapping +yes: '
+}
+
+@test "doctor: the overlay check runs beside the store and cleans up" {
+    run_cbuild doctor --root "$TESTDIR/store"
+    assert "$output" =~ "overlay \(userxattr\) +(yes|no): .*\(in $TESTDIR\)"
+    assert "$(ls -A "$TESTDIR" | grep -c cbuild-doctor)" == "0"
+    [ ! -e "$TESTDIR/store" ]
+}
+
+@test "doctor: names the caller's subuid and subgid ranges and the helpers" {
+    skip_unless_range
+    run_cbuild doctor
+    assert "$output" =~ "subuid range +yes: $START:$COUNT in /etc/subuid"
+    assert "$output" =~ "subgid range +yes: $GSTART:[0-9]+ in /etc/subgid"
+    assert "$output" =~ "newuidmap +yes: /[^ ]*newuidmap \((setuid root|file capabilities)\)"
+    assert "$output" =~ "cbuild will use +userns: subuid range $START:$COUNT via newuidmap"
+}
+
+@test "doctor: without a range it says so and uses a single mapping" {
+    [ "$(id -u)" -ne 0 ] || skip "root without a range maps the whole id space"
+    : >"$TESTDIR/empty"
+    export CBUILD_SUBUID_FILE=$TESTDIR/empty CBUILD_SUBGID_FILE=$TESTDIR/empty
+    run_cbuild doctor
+    assert "$output" =~ "subuid range +no: no line for uid $(id -u) in $TESTDIR/empty"
+    assert "$output" =~ "cbuild will use +userns: single mapping \(no range\)"
+}
+
+@test "doctor: a mapping the helper refuses is reported, not fatal" {
+    [ "$(id -u)" -ne 0 ] || skip "newuidmap lets root map any range"
+    command -v newuidmap >/dev/null || skip "newuidmap not installed"
+    echo "$(id -un):3000000000:10" >"$TESTDIR/subuid"
+    export CBUILD_SUBUID_FILE=$TESTDIR/subuid
+    run_cbuild doctor --root "$TESTDIR/store"
+    assert "$output" =~ "id mapping +no: newuidmap: exit [0-9]+: "
+    assert "$output" =~ "storage driver: vfs \(overlay: newuidmap: exit"
+}
+
+@test "doctor --format json: every check with name, ok and detail" {
+    run_cbuild doctor --format json --root "$TESTDIR/store"
+    echo "$output" >"$TESTDIR/d.json"
+    assert "$(json_get "$TESTDIR/d.json" '"|".join(c["name"] for c in d["checks"])')" == \
+        "$(IFS='|'; echo "${DOCTOR_CHECKS[*]}")"
+    assert "$(json_get "$TESTDIR/d.json" 'all(isinstance(c["ok"], bool) and c["detail"] for c in d["checks"])')" == "True"
+    assert "$(json_get "$TESTDIR/d.json" 'd["storage_driver"]')" =~ "^(overlay|vfs)$"
+    assert "$(json_get "$TESTDIR/d.json" 'd["userns"] is not None')" == "True"
+}
+
+@test "doctor: an unknown format is a usage error" {
+    run_cbuild 2 doctor --format yaml
+    assert "$stderr" =~ "unknown format 'yaml'"
+}
