@@ -123,6 +123,33 @@ setup() {
     run_cbuild 143 unshare sh -c 'kill -TERM $$'
 }
 
+@test "unshare: SIGTERM to cbuild reaches the command" {
+    local start=$SECONDS
+    run timeout --preserve-status -s TERM 1 "$CBUILD" unshare sleep 30
+    [ "$status" -eq 143 ]
+    [ $((SECONDS - start)) -lt 20 ]
+}
+
+@test "unshare: the command does not outlive a killed cbuild" {
+    "$CBUILD" unshare sh -c "echo \$\$ >'$TESTDIR/pid'; exec sleep 300" >/dev/null 2>&1 3>&- &
+    local outer=$! i inner
+    for i in $(seq 50); do [ -s "$TESTDIR/pid" ] && break; sleep 0.1; done
+    inner=$(cat "$TESTDIR/pid")
+    kill -0 "$inner"
+    kill -KILL "$outer"
+    wait "$outer" || true
+    for i in $(seq 50); do kill -0 "$inner" 2>/dev/null || break; sleep 0.1; done
+    ! kill -0 "$inner" 2>/dev/null
+}
+
+@test "unshare: global options before the command word are kept" {
+    : >"$TESTDIR/empty"
+    export CBUILD_SUBUID_FILE=$TESTDIR/empty CBUILD_SUBGID_FILE=$TESTDIR/empty
+    run_cbuild --log-level error unshare id -u
+    assert "$output" == "0"
+    assert "$stderr" == ""
+}
+
 @test "unshare: a command that does not exist gives 127" {
     run_cbuild 127 unshare /nonexistent/cmd
     assert "$stderr" =~ "cannot run '/nonexistent/cmd'"

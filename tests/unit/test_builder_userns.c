@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -172,6 +173,104 @@ test_wait_status(void)
   is_int(userns_wait(pid, NULL), 128 + SIGKILL, "killed by a signal");
 }
 
+static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+  FILE *f = fopen(path, "w");
+
+  fputs(text, f);
+  fclose(f);
+  chmod(path, mode);
+}
+
+/* The plan from CBUILD_SUBUID_FILE/CBUILD_SUBGID_FILE and PATH: helpers
+   only with a range and a helper, else single (or identity for root). */
+static void
+test_plan(void)
+{
+  char dir[] = "/tmp/cbuild-userns-XXXXXX";
+  char *sub, *empty, *bin, *line, *helper, *desc;
+  struct userns_plan plan;
+  struct cb_error *err = NULL;
+  const char *single_desc;
+
+  if (mkdtemp(dir) == NULL) {
+    skip(8, "mkdtemp: %s", strerror(errno));
+    return;
+  }
+  sub = cb_xasprintf("%s/sub", dir);
+  empty = cb_xasprintf("%s/empty", dir);
+  bin = cb_xasprintf("%s/bin", dir);
+  line = cb_xasprintf("# test\n%u:5:6\n", (unsigned)getuid());
+  write_file(sub, line, 0644);
+  write_file(empty, "", 0644);
+  mkdir(bin, 0755);
+  helper = cb_xasprintf("%s/newuidmap", bin);
+  write_file(helper, "#!/bin/sh\nexit 1\n", 0755);
+  free(helper);
+  helper = cb_xasprintf("%s/newgidmap", bin);
+  write_file(helper, "#!/bin/sh\nexit 1\n", 0755);
+  free(helper);
+
+  setenv("CBUILD_SUBUID_FILE", sub, 1);
+  setenv("CBUILD_SUBGID_FILE", sub, 1);
+  setenv("PATH", bin, 1);
+  is_int(userns_plan_init(&plan, &err), 0, "plan with ranges and helpers");
+  ok(plan.uid.mode == USERNS_MAP_HELPER && plan.gid.mode == USERNS_MAP_HELPER,
+     "both kinds use the helpers");
+  desc = userns_plan_describe(&plan);
+  is_str(desc, "subuid range 5:6 via newuidmap, subgid range 5:6 via newgidmap",
+         "described");
+  free(desc);
+  ok(!userns_plan_is_single(&plan), "not single");
+  userns_plan_release(&plan);
+
+  setenv("CBUILD_SUBGID_FILE", empty, 1);
+  userns_plan_init(&plan, &err);
+  single_desc = getuid() == 0 ? "identity mapping (root, no range)"
+                              : "single mapping (no range)";
+  desc = userns_plan_describe(&plan);
+  ok(strstr(desc, "uids: subuid range 5:6 via newuidmap, gids: ") == desc &&
+       strstr(desc, single_desc) != NULL,
+     "no gid range: '%s'", desc);
+  free(desc);
+  userns_plan_release(&plan);
+
+  setenv("CBUILD_SUBUID_FILE", empty, 1);
+  userns_plan_init(&plan, &err);
+  desc = userns_plan_describe(&plan);
+  is_str(desc, single_desc, "no range at all");
+  free(desc);
+  is_int(userns_plan_is_single(&plan), getuid() != 0, "single unless root");
+  userns_plan_release(&plan);
+
+  setenv("CBUILD_SUBUID_FILE", sub, 1);
+  setenv("CBUILD_SUBGID_FILE", sub, 1);
+  setenv("PATH", dir, 1);
+  userns_plan_init(&plan, &err);
+  desc = userns_plan_describe(&plan);
+  ok(strstr(desc, "newuidmap not found)") != NULL &&
+       strstr(desc, "newgidmap not found)") != NULL,
+     "a range without helpers: '%s'", desc);
+  free(desc);
+  userns_plan_release(&plan);
+
+  unlink(sub);
+  unlink(empty);
+  helper = cb_xasprintf("%s/newuidmap", bin);
+  unlink(helper);
+  free(helper);
+  helper = cb_xasprintf("%s/newgidmap", bin);
+  unlink(helper);
+  free(helper);
+  rmdir(bin);
+  rmdir(dir);
+  free(sub);
+  free(empty);
+  free(bin);
+  free(line);
+}
+
 int
 main(void)
 {
@@ -179,5 +278,6 @@ main(void)
   test_too_many();
   test_read_file();
   test_wait_status();
+  test_plan();
   return done_testing();
 }
