@@ -102,8 +102,7 @@ probe_subid(struct probe_result *r, const struct userns_plan *plan, bool subgid)
 
   if (m->n_ranges == 0) {
     set_result(r, name, false,
-               cb_xasprintf("no line for %s %u in %s", subgid ? "gid" : "uid",
-                            m->id, m->file));
+               cb_xasprintf("no line for uid %u in %s", m->owner, m->file));
     return;
   }
   list = cb_xstrdup("");

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/limits.h"
@@ -192,6 +193,7 @@ user_name(uid_t uid)
   return cb_xstrdup(pw.pw_name);
 }
 
+/* Both files are keyed by the user (name or uid), never by the gid.  */
 static int
 plan_one(struct userns_idmap *m, const char *env, const char *file,
          const char *helper, const char *name, uint32_t id,
@@ -202,8 +204,10 @@ plan_one(struct userns_idmap *m, const char *env, const char *file,
   if (path == NULL || *path == '\0')
     path = file;
   m->id = id;
+  m->owner = (uint32_t)getuid();
   m->file = cb_xstrdup(path);
-  if (userns_read_subid(path, name, id, &m->ranges, &m->n_ranges, err) < 0)
+  if (userns_read_subid(path, name, m->owner, &m->ranges, &m->n_ranges, err) <
+      0)
     return -1;
   m->helper = find_in_path(helper);
   if (m->n_ranges > 0 && m->helper != NULL) {
@@ -465,6 +469,36 @@ write_proc(pid_t pid, const char *name, const char *text, struct cb_error **err)
   return 0;
 }
 
+/* Every id of our own namespace mapped to itself: "0 0 4294967295" in
+   the initial namespace, and only the ids we have when cbuild runs as
+   root inside another user namespace.  Returns the text for the map
+   file (owned by the caller).  */
+static char *
+identity_map(const char *self_map, struct cb_error **err)
+{
+  cleanup_free char *map = NULL;
+  struct cb_buf out = CB_BUF_INIT;
+  size_t len = 0;
+  const char *p;
+
+  if (cb_read_file_at(AT_FDCWD, self_map, 64 * 1024, &map, &len, err) < 0)
+    return NULL;
+  for (p = map; *p != '\0';) {
+    unsigned long inside, outside, count;
+    int used = 0;
+
+    if (sscanf(p, " %lu %lu %lu%n", &inside, &outside, &count, &used) != 3)
+      break;
+    cb_buf_addf(&out, "%lu %lu %lu\n", inside, inside, count);
+    p += used;
+  }
+  if (out.len == 0) {
+    cb_buf_release(&out);
+    return cb_fail_null(err, CB_ERR_SYSTEM, 0, "'%s' maps no ids", self_map);
+  }
+  return cb_buf_detach(&out, NULL);
+}
+
 static int
 map_one(pid_t pid, const struct userns_idmap *m, bool is_uid,
         struct cb_error **err)
@@ -476,7 +510,11 @@ map_one(pid_t pid, const struct userns_idmap *m, bool is_uid,
   case USERNS_MAP_HELPER:
     return map_with_helper(pid, m, is_uid ? "newuidmap" : "newgidmap", err);
   case USERNS_MAP_IDENTITY:
-    return write_proc(pid, file, "0 0 4294967295\n", err);
+    line =
+        identity_map(is_uid ? "/proc/self/uid_map" : "/proc/self/gid_map", err);
+    if (line == NULL)
+      return -1;
+    return write_proc(pid, file, line, err);
   case USERNS_MAP_SINGLE:
     /* Without privilege the kernel takes a gid map only once setgroups(2)
        is disabled for the namespace (user_namespaces(7)).  */

@@ -10,7 +10,12 @@
 
    Real root takes the same path: with a range of its own in /etc/subuid it
    uses it like anyone else; without one it maps the whole id space onto
-   itself (identity), so ownership is applied exactly as on the host.  */
+   itself ("0 0 4294967295"), so ownership is applied exactly as on the
+   host.  Uid 0 inside another user namespace (cbuild in a rootless
+   container, or under `cbuild unshare` without the marker) maps the ids
+   its namespace has onto themselves, line by line.
+
+   /etc/subuid and /etc/subgid are both keyed by the user (name or uid).  */
 #ifndef CBUILD_BUILDER_USERNS_H
 #define CBUILD_BUILDER_USERNS_H
 
@@ -53,12 +58,13 @@ int userns_read_subid(const char *path, const char *name, uint32_t id,
 enum userns_map_mode {
   USERNS_MAP_HELPER = 1, /* newuidmap/newgidmap with the ranges */
   USERNS_MAP_SINGLE,     /* "0 ID 1", written by us */
-  USERNS_MAP_IDENTITY,   /* real root without a range: "0 0 4294967295" */
+  USERNS_MAP_IDENTITY,   /* root without a range: our ids onto themselves */
 };
 
 struct userns_idmap {
   enum userns_map_mode mode;
   uint32_t id;                 /* the caller's uid or gid */
+  uint32_t owner;              /* the uid the file's lines were matched on */
   char *file;                  /* owned; the subuid/subgid file read */
   struct userns_range *ranges; /* owned; for USERNS_MAP_HELPER */
   size_t n_ranges;

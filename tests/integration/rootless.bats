@@ -175,6 +175,14 @@ setup() {
     assert "$(echo "$output" | head -n $((n / 2)))" == "$(echo "$output" | tail -n $((n / 2)))"
 }
 
+@test "unshare: root inside a user namespace maps the ids it has onto themselves" {
+    run_cbuild unshare sh -c "cat /proc/self/uid_map; echo --; env -u CBUILD_IN_USERNS '$CBUILD' unshare cat /proc/self/uid_map"
+    local outer inner
+    outer=$(echo "$output" | sed '/^--$/,$d' | awk '{print $1, $1, $3}')
+    inner=$(echo "$output" | sed '1,/^--$/d' | awk '{print $1, $2, $3}')
+    assert "$inner" == "$outer"
+}
+
 @test "unshare: an unknown option is a usage error" {
     run_cbuild 2 unshare --frob
     assert "$stderr" =~ "unknown option '--frob'"

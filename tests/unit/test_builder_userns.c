@@ -231,7 +231,7 @@ test_plan(void)
                               : "single mapping (no range)";
   desc = userns_plan_describe(&plan);
   ok(strstr(desc, "uids: subuid range 5:6 via newuidmap, gids: ") == desc &&
-       strstr(desc, single_desc) != NULL,
+         strstr(desc, single_desc) != NULL,
      "no gid range: '%s'", desc);
   free(desc);
   userns_plan_release(&plan);
@@ -250,7 +250,7 @@ test_plan(void)
   userns_plan_init(&plan, &err);
   desc = userns_plan_describe(&plan);
   ok(strstr(desc, "newuidmap not found)") != NULL &&
-       strstr(desc, "newgidmap not found)") != NULL,
+         strstr(desc, "newgidmap not found)") != NULL,
      "a range without helpers: '%s'", desc);
   free(desc);
   userns_plan_release(&plan);
