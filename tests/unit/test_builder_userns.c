@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "builder/userns.h"
+#include "common/fs.h"
 #include "common/mem.h"
 #include "tap.h"
 
@@ -271,6 +273,99 @@ test_plan(void)
   free(line);
 }
 
+static int
+exit_with_3(void *data, const char **step)
+{
+  return 3;
+}
+
+static int
+fail_in_child(void *data, const char **step)
+{
+  *step = "the test's child step";
+  errno = ENOTSUP;
+  return -1;
+}
+
+/* Several ranges become one helper call with consecutive container ids.
+   Fake helpers record their arguments (and map nothing).  */
+static void
+test_helper_args(void)
+{
+  char dir[] = "/tmp/cbuild-userns-XXXXXX";
+  char *sub, *script, *helper, *log, *got = NULL, *want;
+  struct userns_plan plan;
+  struct cb_error *err = NULL;
+  size_t len = 0;
+  pid_t pid;
+
+  if (mkdtemp(dir) == NULL) {
+    skip(6, "mkdtemp: %s", strerror(errno));
+    return;
+  }
+  sub = cb_xasprintf("%s/sub", dir);
+  log = cb_xasprintf("%s/log", dir);
+  script = cb_xasprintf("#!/bin/sh\necho \"${0##*/} $*\" >>'%s'\n", log);
+  want = cb_xasprintf("%u:5:6\nnobody:1:1\n%u:100:2\n", (unsigned)getuid(),
+                      (unsigned)getuid());
+  write_file(sub, want, 0644);
+  free(want);
+  helper = cb_xasprintf("%s/newuidmap", dir);
+  write_file(helper, script, 0755);
+  free(helper);
+  helper = cb_xasprintf("%s/newgidmap", dir);
+  write_file(helper, script, 0755);
+  free(helper);
+  setenv("CBUILD_SUBUID_FILE", sub, 1);
+  setenv("CBUILD_SUBGID_FILE", sub, 1);
+  setenv("PATH", dir, 1);
+  userns_plan_init(&plan, &err);
+  pid = userns_spawn(&plan, 0, exit_with_3, NULL, &err);
+  if (pid < 0) {
+    skip(6, "no user namespace: %s", err->msg);
+    cb_error_free(err);
+    userns_plan_release(&plan);
+    return;
+  }
+  is_int(userns_wait(pid, NULL), 3, "the child's status");
+  cb_read_file_at(AT_FDCWD, log, 4096, &got, &len, NULL);
+  want =
+      cb_xasprintf("newuidmap %d 0 %u 1 1 5 6 7 100 2\n"
+                   "newgidmap %d 0 %u 1 1 5 6 7 100 2\n",
+                   (int)pid, (unsigned)getuid(), (int)pid, (unsigned)getgid());
+  is_str(got, want, "ranges follow each other inside");
+  free(want);
+  free(got);
+
+  is_int(userns_spawn(&plan, 0, fail_in_child, NULL, &err), -1,
+         "a failing child step fails the spawn");
+  ok(err != NULL && err->errnum == ENOTSUP &&
+         strcmp(err->msg, "the test's child step") == 0,
+     "the error is the child's {step, errno}");
+  cb_error_free(err);
+  err = NULL;
+
+  helper = cb_xasprintf("%s/newgidmap", dir);
+  write_file(helper, "#!/bin/sh\necho 'no way' >&2\nexit 4\n", 0755);
+  is_int(userns_spawn(&plan, 0, exit_with_3, NULL, &err), -1,
+         "a failing helper fails the spawn");
+  is_str(err != NULL ? err->msg : NULL, "newgidmap: exit 4: no way",
+         "the error names the helper, its status and its message");
+  cb_error_free(err);
+  userns_plan_release(&plan);
+  unlink(helper);
+  free(helper);
+  helper = cb_xasprintf("%s/newuidmap", dir);
+  unlink(helper);
+  free(helper);
+  unlink(sub);
+  unlink(log);
+  rmdir(dir);
+  free(sub);
+  free(log);
+  free(script);
+}
+
 int
 main(void)
 {
@@ -279,5 +374,6 @@ main(void)
   test_read_file();
   test_wait_status();
   test_plan();
+  test_helper_args();
   return done_testing();
 }
