@@ -27,6 +27,11 @@ extern const struct cli_command cli_cmd_prune;
 extern const struct cli_command cli_cmd_rmi;
 extern const struct cli_command cli_cmd_save;
 extern const struct cli_command cli_cmd_tag;
+extern const struct cli_command cli_cmd_unshare;
+extern const struct cli_command cli_cmd_doctor;
+
+/* main()'s argv, for commands that re-execute cbuild (userns_reexec).  */
+extern char **cli_main_argv;
 
 /* An option of a subcommand, for cli_parse().  */
 struct cli_opt {

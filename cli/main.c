@@ -26,7 +26,11 @@ static const struct cli_command *const commands[] = {
   &cli_cmd_export,
   &cli_cmd_parse,
   &cli_cmd_debug_expand,
+  &cli_cmd_unshare,
+  &cli_cmd_doctor,
 };
+
+char **cli_main_argv;
 
 static const struct cli_command *
 find_command(const char *name)
@@ -210,6 +214,7 @@ main(int argc, char **argv)
   cleanup_error struct cb_error *err = NULL;
   int rc;
 
+  cli_main_argv = argv;
   rc = dispatch(argc, argv, &err);
   if (rc < 0) {
     cleanup_free char *text = cb_error_text(err);

@@ -15,4 +15,8 @@
    anything is created for it (1 TiB; sparse files count their full size). */
 #define CB_MAX_LAYER_ENTRY_SIZE (1ull << 40)
 
+/* /etc/subuid and /etc/subgid: a file larger than this is refused (about
+   100,000 lines).  */
+#define CB_MAX_SUBID_FILE (4u * 1024 * 1024)
+
 #endif
