@@ -14,25 +14,6 @@
 #include "common/mem.h"
 #include "common/banned.h"
 
-struct where {
-  const char *file;
-  int line;
-  const char *name;
-};
-
-static int CB_PRINTF(3, 4)
-fail_at(const struct where *w, struct cb_error **err, const char *fmt, ...)
-{
-  cleanup_free char *msg = NULL;
-  va_list ap;
-
-  va_start(ap, fmt);
-  msg = cb_xvasprintf(fmt, ap);
-  va_end(ap);
-  return cb_fail(err, CB_ERR_PARSE, 0, "%s:%d: %s: %s", w->file, w->line,
-                 w->name, msg);
-}
-
 /* The "config" object of IMAGE, created when missing.  Borrowed.  */
 static json_t *
 config_of(json_t *image)
@@ -49,17 +30,17 @@ config_of(json_t *image)
 /* A JSON string, or an error for text that is not UTF-8 (jansson only
    takes valid UTF-8, and an image config is JSON).  */
 static json_t *
-json_text(const char *s, const struct where *w, struct cb_error **err)
+json_text(const char *s, const struct instr_where *w, struct cb_error **err)
 {
   json_t *j = json_string(s);
 
   if (j == NULL)
-    fail_at(w, err, "'%s' is not valid UTF-8", s);
+    instr_fail(w, err, "'%s' is not valid UTF-8", s);
   return j;
 }
 
 static json_t *
-json_strings(char *const *v, size_t n, const struct where *w,
+json_strings(char *const *v, size_t n, const struct instr_where *w,
              struct cb_error **err)
 {
   json_t *a = json_array();
@@ -80,7 +61,7 @@ json_strings(char *const *v, size_t n, const struct where *w,
    /bin/sh -c), as one argument.  */
 static json_t *
 command_of(json_t *config, const struct instr *in, char *const *args,
-           size_t nargs, const struct where *w, struct cb_error **err)
+           size_t nargs, const struct instr_where *w, struct cb_error **err)
 {
   json_t *shell = json_object_get(config, "Shell");
   json_t *cmd;
@@ -108,7 +89,7 @@ command_of(json_t *config, const struct instr *in, char *const *args,
 
 /* Replace NAME=... in the Env array, or append.  */
 static int
-set_env(json_t *config, const char *pair, const struct where *w,
+set_env(json_t *config, const char *pair, const struct instr_where *w,
         struct cb_error **err)
 {
   json_t *env = json_object_get(config, "Env");
@@ -138,7 +119,7 @@ set_env(json_t *config, const char *pair, const struct where *w,
 
 static int
 set_in_map(json_t *config, const char *field, const char *key, json_t *value,
-           const struct where *w, struct cb_error **err)
+           const struct instr_where *w, struct cb_error **err)
 {
   json_t *map = json_object_get(config, field);
 
@@ -147,12 +128,12 @@ set_in_map(json_t *config, const char *field, const char *key, json_t *value,
     json_object_set_new(config, field, map);
   }
   if (json_object_set_new(map, key, value) < 0)
-    return fail_at(w, err, "'%s' is not valid UTF-8", key);
+    return instr_fail(w, err, "'%s' is not valid UTF-8", key);
   return 0;
 }
 
 static int
-apply_label(json_t *config, const char *pair, const struct where *w,
+apply_label(json_t *config, const char *pair, const struct instr_where *w,
             struct cb_error **err)
 {
   cleanup_free char *key = cb_xstrndup(pair, strcspn(pair, "="));
@@ -184,7 +165,7 @@ parse_port(const char *s, size_t n, unsigned *port)
 
 /* "80", "80/udp", "8000-8010/tcp": each port becomes "N/proto".  */
 static int
-apply_expose(json_t *config, const char *spec, const struct where *w,
+apply_expose(json_t *config, const char *spec, const struct instr_where *w,
              struct cb_error **err)
 {
   const char *slash = strchr(spec, '/');
@@ -195,22 +176,22 @@ apply_expose(json_t *config, const char *spec, const struct where *w,
 
   if (slash != NULL) {
     if (strlen(slash + 1) >= sizeof(proto))
-      return fail_at(w, err, "invalid protocol in '%s'", spec);
+      return instr_fail(w, err, "invalid protocol in '%s'", spec);
     for (size_t i = 0; slash[1 + i] != '\0'; i++)
       proto[i] = (char)(slash[1 + i] | 0x20);
     proto[strlen(slash + 1)] = '\0';
     if (strcmp(proto, "tcp") && strcmp(proto, "udp") && strcmp(proto, "sctp"))
-      return fail_at(w, err, "invalid protocol '%s' in '%s'", slash + 1, spec);
+      return instr_fail(w, err, "invalid protocol '%s' in '%s'", slash + 1, spec);
   }
   if (dash == NULL ? parse_port(spec, plen, &lo) < 0
                    : parse_port(spec, (size_t)(dash - spec), &lo) < 0 ||
                        parse_port(dash + 1, plen - (size_t)(dash - spec) - 1,
                                   &hi) < 0)
-    return fail_at(w, err, "invalid port '%s'", spec);
+    return instr_fail(w, err, "invalid port '%s'", spec);
   if (dash == NULL)
     hi = lo;
   if (hi < lo)
-    return fail_at(w, err, "invalid port range '%s'", spec);
+    return instr_fail(w, err, "invalid port range '%s'", spec);
   for (unsigned p = lo; p <= hi; p++) {
     char key[32];
 
@@ -255,7 +236,7 @@ clean_abs(const char *path)
 
 /* A relative WORKDIR is joined to the current one (Docker).  */
 static int
-apply_workdir(json_t *config, const char *dir, const struct where *w,
+apply_workdir(json_t *config, const char *dir, const struct instr_where *w,
               struct cb_error **err)
 {
   const char *cur = json_string_value(json_object_get(config, "WorkingDir"));
@@ -264,7 +245,7 @@ apply_workdir(json_t *config, const char *dir, const struct where *w,
   json_t *v;
 
   if (dir[0] == '\0')
-    return fail_at(w, err, "cannot be empty");
+    return instr_fail(w, err, "cannot be empty");
   joined = dir[0] == '/' ? cb_xstrdup(dir)
                          : cb_xasprintf("%s/%s", cur ? cur : "/", dir);
   clean = clean_abs(joined);
@@ -277,7 +258,7 @@ apply_workdir(json_t *config, const char *dir, const struct where *w,
 
 /* A signal name (with or without SIG) or number, as Docker accepts.  */
 static int
-check_signal(const char *s, const struct where *w, struct cb_error **err)
+check_signal(const char *s, const struct instr_where *w, struct cb_error **err)
 {
   static const char *const names[] = {
     "HUP",  "INT",  "QUIT", "ILL",  "TRAP", "ABRT", "BUS",    "FPE",
@@ -291,14 +272,14 @@ check_signal(const char *s, const struct where *w, struct cb_error **err)
   long num = strtol(s, &end, 10);
 
   if (*s != '\0' && *end == '\0')
-    return num >= 1 && num <= 64 ? 0 : fail_at(w, err, "invalid signal '%s'", s);
+    return num >= 1 && num <= 64 ? 0 : instr_fail(w, err, "invalid signal '%s'", s);
   for (size_t i = 0; i < CB_N_ELEMENTS(names); i++) {
     if (strcasecmp(n, names[i]) == 0)
       return 0;
   }
   if (strncasecmp(n, "RTMIN", 5) == 0 || strncasecmp(n, "RTMAX", 5) == 0)
     return 0;
-  return fail_at(w, err, "invalid signal '%s'", s);
+  return instr_fail(w, err, "invalid signal '%s'", s);
 }
 
 static void
@@ -310,7 +291,7 @@ set_duration(json_t *hc, const char *field, int64_t ns)
 
 static int
 apply_healthcheck(json_t *config, const struct instr *in,
-                  const struct where *w, struct cb_error **err)
+                  const struct instr_where *w, struct cb_error **err)
 {
   const struct instr_health *h = &in->health;
   json_t *hc = json_object();
@@ -349,7 +330,7 @@ apply_healthcheck(json_t *config, const struct instr *in,
 
 static int
 set_string(json_t *obj, const char *field, const char *value,
-           const struct where *w, struct cb_error **err)
+           const struct instr_where *w, struct cb_error **err)
 {
   json_t *v = json_text(value, w, err);
 
@@ -361,7 +342,7 @@ set_string(json_t *obj, const char *field, const char *value,
 
 static int
 apply_command(json_t *config, struct imgconfig_state *st,
-              const struct instr *in, const struct where *w,
+              const struct instr *in, const struct instr_where *w,
               struct cb_error **err)
 {
   const char *field = in->kind == INSTR_CMD ? "Cmd" : "Entrypoint";
@@ -380,8 +361,8 @@ apply_command(json_t *config, struct imgconfig_state *st,
 }
 
 static int
-apply_each(json_t *config, char *const *words, const struct where *w,
-           int (*fn)(json_t *, const char *, const struct where *,
+apply_each(json_t *config, char *const *words, const struct instr_where *w,
+           int (*fn)(json_t *, const char *, const struct instr_where *,
                      struct cb_error **),
            struct cb_error **err)
 {
@@ -393,19 +374,19 @@ apply_each(json_t *config, char *const *words, const struct where *w,
 }
 
 static int
-apply_volume(json_t *config, const char *path, const struct where *w,
+apply_volume(json_t *config, const char *path, const struct instr_where *w,
              struct cb_error **err)
 {
   json_t *v;
 
   if (path[0] == '\0')
-    return fail_at(w, err, "a volume cannot be an empty string");
+    return instr_fail(w, err, "a volume cannot be an empty string");
   v = json_object();
   return set_in_map(config, "Volumes", path, v, w, err);
 }
 
 static int
-apply_onbuild(json_t *config, const struct instr *in, const struct where *w,
+apply_onbuild(json_t *config, const struct instr *in, const struct instr_where *w,
               struct cb_error **err)
 {
   json_t *list = json_object_get(config, "OnBuild");
@@ -449,7 +430,7 @@ imgconfig_apply(json_t *image, struct imgconfig_state *st,
                 const struct instr *in, char *const *words, const char *file,
                 struct cb_error **err)
 {
-  struct where w = { file, in->line, instr_kind_name(in->kind) };
+  struct instr_where w = { file, in->line, instr_kind_name(in->kind) };
   json_t *config = config_of(image);
 
   switch (in->kind) {

@@ -107,15 +107,9 @@ find_kind(const char *keyword)
   return NULL;
 }
 
-/* Where an instruction is, for messages: "FILE:LINE: NAME".  */
-struct where {
-  const char *file;
-  int line;
-  const char *name;
-};
-
-static int CB_PRINTF(3, 4)
-fail_at(const struct where *w, struct cb_error **err, const char *fmt, ...)
+int
+instr_fail(const struct instr_where *w, struct cb_error **err,
+           const char *fmt, ...)
 {
   cleanup_free char *msg = NULL;
   va_list ap;
@@ -201,7 +195,7 @@ flag_is(const char *flag, const char *name, const char **value)
    excepted), with a value when it needs one and a boolean for booleans. */
 static int
 check_flags(const struct df_node *node, const struct flag_spec *specs,
-            const struct where *w, struct cb_error **err)
+            const struct instr_where *w, struct cb_error **err)
 {
   for (size_t i = 0; i < node->nflags; i++) {
     cleanup_free char *name = NULL;
@@ -212,18 +206,18 @@ check_flags(const struct df_node *node, const struct flag_spec *specs,
     split_flag(node->flags[i], &name, &value);
     spec = find_flag(specs, name);
     if (spec == NULL)
-      return fail_at(w, err, "unknown flag '--%s'", name);
+      return instr_fail(w, err, "unknown flag '--%s'", name);
     for (size_t j = 0; j < i && spec->type != FLAG_LIST; j++) {
       const char *ov;
 
       if (flag_is(node->flags[j], name, &ov))
-        return fail_at(w, err, "duplicate flag '--%s'", name);
+        return instr_fail(w, err, "duplicate flag '--%s'", name);
     }
     if (value == NULL ? spec->type != FLAG_BOOL : *value == '\0')
-      return fail_at(w, err, "missing a value on flag '--%s'", name);
+      return instr_fail(w, err, "missing a value on flag '--%s'", name);
     if (spec->type == FLAG_BOOL && value != NULL &&
         parse_flag_bool(value, &b) < 0)
-      return fail_at(w, err, "expecting a boolean for flag '--%s', not '%s'",
+      return instr_fail(w, err, "expecting a boolean for flag '--%s', not '%s'",
                      name, value);
   }
   return 0;
@@ -411,7 +405,7 @@ instr_parse_duration(const char *s, int64_t *ns, struct cb_error **err)
 
 static int
 parse_health_duration(const struct df_node *node, const char *name,
-                      int64_t *out, const struct where *w,
+                      int64_t *out, const struct instr_where *w,
                       struct cb_error **err)
 {
   const char *v = flag_value(node, name);
@@ -421,17 +415,17 @@ parse_health_duration(const struct df_node *node, const char *name,
   if (v == NULL)
     return 0;
   if (instr_parse_duration(v, out, &inner) < 0)
-    return fail_at(w, err, "--%s: %s", name, inner->msg);
+    return instr_fail(w, err, "--%s: %s", name, inner->msg);
   /* Docker: 0 means "use the default"; otherwise at least 1ms.  */
   if (*out != 0 && *out < 1000000)
-    return fail_at(w, err, "--%s cannot be less than 1ms", name);
+    return instr_fail(w, err, "--%s cannot be less than 1ms", name);
   return 0;
 }
 
 /* Go's strconv.ParseInt(V, 10, 32): an optional sign, then digits only
    (no spaces), within int32.  */
 static int
-parse_retries(const char *v, int *out, const struct where *w,
+parse_retries(const char *v, int *out, const struct instr_where *w,
               struct cb_error **err)
 {
   const char *digits;
@@ -442,13 +436,13 @@ parse_retries(const char *v, int *out, const struct where *w,
     return 0;
   digits = v + (*v == '+' || *v == '-');
   if (*digits == '\0' || digits[strspn(digits, "0123456789")] != '\0')
-    return fail_at(w, err, "--retries: invalid number '%s'", v);
+    return instr_fail(w, err, "--retries: invalid number '%s'", v);
   errno = 0;
   n = strtoll(v, NULL, 10);
   if (errno == ERANGE || n > INT32_MAX || n < INT32_MIN)
-    return fail_at(w, err, "--retries: '%s' is out of range", v);
+    return instr_fail(w, err, "--retries: '%s' is out of range", v);
   if (n < 0)
-    return fail_at(w, err, "--retries cannot be negative");
+    return instr_fail(w, err, "--retries cannot be negative");
   *out = (int)n;
   return 0;
 }
@@ -838,14 +832,14 @@ instr_mount_release(struct instr_mount *m)
 
 static int
 need_args(const struct instr *in, size_t min, size_t max,
-          const struct where *w, struct cb_error **err)
+          const struct instr_where *w, struct cb_error **err)
 {
   if (in->nargs >= min && in->nargs <= max)
     return 0;
   if (min == max)
-    return fail_at(w, err, "requires exactly %s argument%s",
+    return instr_fail(w, err, "requires exactly %s argument%s",
                    min == 1 ? "one" : "two", min == 1 ? "" : "s");
-  return fail_at(w, err, "requires at least %s argument%s",
+  return instr_fail(w, err, "requires at least %s argument%s",
                  min == 1 ? "one" : "two", min == 1 ? "" : "s");
 }
 
@@ -864,12 +858,12 @@ valid_stage_name(const char *s)
 }
 
 static int
-type_from(struct instr *in, const struct where *w, struct cb_error **err)
+type_from(struct instr *in, const struct instr_where *w, struct cb_error **err)
 {
   char *name;
 
   if (in->nargs != 1 && !(in->nargs == 3 && !strcasecmp(in->args[1], "as")))
-    return fail_at(w, err,
+    return instr_fail(w, err,
                    "requires either one or three arguments (FROM IMAGE "
                    "[AS NAME])");
   in->platform = flag_value(in->node, "platform");
@@ -883,12 +877,12 @@ type_from(struct instr *in, const struct where *w, struct cb_error **err)
   in->stage_name = name;
   /* Never expanded (BuildKit refuses "AS $NAME" too).  */
   if (!valid_stage_name(name))
-    return fail_at(w, err, "invalid stage name '%s'", in->args[2]);
+    return instr_fail(w, err, "invalid stage name '%s'", in->args[2]);
   return 0;
 }
 
 static int
-type_run(struct instr *in, const struct where *w, struct cb_error **err)
+type_run(struct instr *in, const struct instr_where *w, struct cb_error **err)
 {
   cleanup_free char **specs = NULL;
   size_t n = 0;
@@ -898,12 +892,12 @@ type_run(struct instr *in, const struct where *w, struct cb_error **err)
   in->network = flag_value(in->node, "network");
   if (in->network != NULL && strcmp(in->network, "default") != 0 &&
       strcmp(in->network, "none") != 0 && strcmp(in->network, "host") != 0)
-    return fail_at(w, err, "unsupported network mode '%s' (default, none, "
+    return instr_fail(w, err, "unsupported network mode '%s' (default, none, "
                            "host)", in->network);
   in->security = flag_value(in->node, "security");
   if (in->security != NULL && strcmp(in->security, "sandbox") != 0 &&
       strcmp(in->security, "insecure") != 0)
-    return fail_at(w, err, "unsupported security mode '%s' (sandbox, "
+    return instr_fail(w, err, "unsupported security mode '%s' (sandbox, "
                            "insecure)", in->security);
   specs = flag_list(in->node, "mount", &n);
   in->mounts = cb_xcalloc(n + 1, sizeof(*in->mounts));
@@ -911,14 +905,14 @@ type_run(struct instr *in, const struct where *w, struct cb_error **err)
     cleanup_error struct cb_error *inner = NULL;
 
     if (instr_parse_mount(specs[i], &in->mounts[i], &inner) < 0)
-      return fail_at(w, err, "--mount=%s: %s", specs[i], inner->msg);
+      return instr_fail(w, err, "--mount=%s: %s", specs[i], inner->msg);
     in->nmounts++;
   }
   return 0;
 }
 
 static int
-type_copy(struct instr *in, const struct where *w, struct cb_error **err)
+type_copy(struct instr *in, const struct instr_where *w, struct cb_error **err)
 {
   const struct df_node *node = in->node;
   int b;
@@ -928,7 +922,7 @@ type_copy(struct instr *in, const struct where *w, struct cb_error **err)
   /* A heredoc makes a source file; as the destination it would name a
      path "<<EOF".  BuildKit refuses it too, even in exec form.  */
   if (df_is_heredoc_word(in->args[in->nargs - 1]))
-    return fail_at(w, err, "a heredoc cannot be the destination");
+    return instr_fail(w, err, "a heredoc cannot be the destination");
   in->from = flag_value(node, "from");
   in->chown = flag_value(node, "chown");
   in->chmod = flag_value(node, "chmod");
@@ -941,19 +935,19 @@ type_copy(struct instr *in, const struct where *w, struct cb_error **err)
   in->unpack = b;
   if (in->checksum != NULL && strncmp(in->checksum, "sha256:", 7) != 0 &&
       strchr(in->checksum, '$') == NULL)
-    return fail_at(w, err, "--checksum must be of the form sha256:HEX, not "
+    return instr_fail(w, err, "--checksum must be of the form sha256:HEX, not "
                            "'%s'", in->checksum);
   return 0;
 }
 
 static int
-type_kvs(struct instr *in, const struct where *w, struct cb_error **err)
+type_kvs(struct instr *in, const struct instr_where *w, struct cb_error **err)
 {
   const struct df_node *node = in->node;
   size_t n = node->nargs / 3;
 
   if (n == 0)
-    return fail_at(w, err, "requires at least one argument");
+    return instr_fail(w, err, "requires at least one argument");
   in->kvs = cb_xcalloc(n, sizeof(*in->kvs));
   for (size_t i = 0; i < n; i++) {
     in->kvs[i].key = cb_xstrdup(node->args[3 * i]);
@@ -962,14 +956,14 @@ type_kvs(struct instr *in, const struct where *w, struct cb_error **err)
   in->nkvs = n;
   for (size_t i = 0; i < n; i++) {
     if (in->kvs[i].key[0] == '\0')
-      return fail_at(w, err, "a name cannot be empty");
+      return instr_fail(w, err, "a name cannot be empty");
   }
   return 0;
 }
 
 /* ARG NAME[=DEFAULT] ...; the default keeps its quotes until expanded.  */
 static int
-type_arg(struct instr *in, const struct where *w, struct cb_error **err)
+type_arg(struct instr *in, const struct instr_where *w, struct cb_error **err)
 {
   if (need_args(in, 1, SIZE_MAX, w, err) < 0)
     return -1;
@@ -983,30 +977,30 @@ type_arg(struct instr *in, const struct where *w, struct cb_error **err)
     in->kvs[i].value = eq != NULL ? cb_xstrdup(eq + 1) : NULL;
     in->nkvs++;
     if (in->kvs[i].key[0] == '\0')
-      return fail_at(w, err, "a name cannot be empty in '%s'", a);
+      return instr_fail(w, err, "a name cannot be empty in '%s'", a);
   }
   return 0;
 }
 
 static int
-type_health(struct instr *in, const struct where *w, struct cb_error **err)
+type_health(struct instr *in, const struct instr_where *w, struct cb_error **err)
 {
   const struct df_node *node = in->node;
   struct instr_health *h = &in->health;
 
   if (in->nargs == 0)
-    return fail_at(w, err, "requires at least one argument");
+    return instr_fail(w, err, "requires at least one argument");
   if (strcasecmp(in->args[0], "none") == 0) {
     if (in->nargs > 1 || node->nflags > 0)
-      return fail_at(w, err, "HEALTHCHECK NONE takes no arguments");
+      return instr_fail(w, err, "HEALTHCHECK NONE takes no arguments");
     h->none = true;
     h->retries = -1;
     return 0;
   }
   if (strcasecmp(in->args[0], "cmd") != 0)
-    return fail_at(w, err, "unknown type '%s' (CMD or NONE)", in->args[0]);
+    return instr_fail(w, err, "unknown type '%s' (CMD or NONE)", in->args[0]);
   if (in->nargs < 2)
-    return fail_at(w, err, "missing command after HEALTHCHECK CMD");
+    return instr_fail(w, err, "missing command after HEALTHCHECK CMD");
   if (parse_health_duration(node, "interval", &h->interval, w, err) < 0 ||
       parse_health_duration(node, "timeout", &h->timeout, w, err) < 0 ||
       parse_health_duration(node, "start-period", &h->start_period, w,
@@ -1018,7 +1012,7 @@ type_health(struct instr *in, const struct where *w, struct cb_error **err)
 }
 
 static int
-type_volume(struct instr *in, const struct where *w, struct cb_error **err)
+type_volume(struct instr *in, const struct instr_where *w, struct cb_error **err)
 {
   if (need_args(in, 1, SIZE_MAX, w, err) < 0)
     return -1;
@@ -1026,25 +1020,25 @@ type_volume(struct instr *in, const struct where *w, struct cb_error **err)
     cleanup_free char *v = df_trim_space(in->args[i]);
 
     if (v[0] == '\0')
-      return fail_at(w, err, "a volume cannot be an empty string");
+      return instr_fail(w, err, "a volume cannot be an empty string");
   }
   return 0;
 }
 
 static int
-type_onbuild(struct instr *in, const char *file, const struct where *w,
+type_onbuild(struct instr *in, const char *file, const struct instr_where *w,
              struct cb_error **err)
 {
   const struct df_node *inner = in->node->inner;
 
   if (inner == NULL)
-    return fail_at(w, err, "requires an instruction to run later");
+    return instr_fail(w, err, "requires an instruction to run later");
   if (!strcmp(inner->keyword, "onbuild"))
-    return fail_at(w, err, "chaining ONBUILD via 'ONBUILD ONBUILD' isn't "
+    return instr_fail(w, err, "chaining ONBUILD via 'ONBUILD ONBUILD' isn't "
                            "allowed");
   if (!strcmp(inner->keyword, "from") || !strcmp(inner->keyword,
                                                  "maintainer"))
-    return fail_at(w, err, "%s isn't allowed as an ONBUILD trigger",
+    return instr_fail(w, err, "%s isn't allowed as an ONBUILD trigger",
                    inner->keyword);
   in->trigger = cb_xcalloc(1, sizeof(*in->trigger));
   return instr_check(in->trigger, inner, file, err);
@@ -1052,7 +1046,7 @@ type_onbuild(struct instr *in, const char *file, const struct where *w,
 
 /* The checks of one instruction by its kind.  */
 static int
-type_by_kind(struct instr *in, const char *file, const struct where *w,
+type_by_kind(struct instr *in, const char *file, const struct instr_where *w,
              struct cb_error **err)
 {
   switch (in->kind) {
@@ -1083,7 +1077,7 @@ type_by_kind(struct instr *in, const char *file, const struct where *w,
     return need_args(in, 1, 1, w, err);
   case INSTR_SHELL:
     if (!in->json)
-      return fail_at(w, err, "requires the arguments in JSON form "
+      return instr_fail(w, err, "requires the arguments in JSON form "
                              "([\"executable\", \"parameters\"...])");
     return need_args(in, 1, SIZE_MAX, w, err);
   case INSTR_CMD:
@@ -1100,7 +1094,7 @@ instr_check(struct instr *in, const struct df_node *node, const char *file,
            struct cb_error **err)
 {
   const struct kind_info *ki = find_kind(node->keyword);
-  struct where w = { file, node->start_line, NULL };
+  struct instr_where w = { file, node->start_line, NULL };
 
   memset(in, 0, sizeof(*in));
   if (ki == NULL) {

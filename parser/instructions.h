@@ -162,6 +162,17 @@ void build_plan_free(struct build_plan *plan);
 void build_plan_freep(struct build_plan **plan);
 #define cleanup_build_plan __attribute__((cleanup(build_plan_freep)))
 
+/* Where an instruction is, for messages: "FILE:LINE: NAME: ...".  */
+struct instr_where {
+  const char *file;
+  int line;
+  const char *name; /* "COPY" */
+};
+
+/* Fail with CB_ERR_PARSE "FILE:LINE: NAME: message".  Returns -1.  */
+int instr_fail(const struct instr_where *w, struct cb_error **err,
+               const char *fmt, ...) CB_PRINTF(3, 4);
+
 /* Check and type one instruction NODE (of a dockerfile from FILE) into
    caller storage IN, as build_plan_new() does for each; release with
    instr_release().  Used for instructions that come from elsewhere
