@@ -129,9 +129,15 @@ fetch_blob(struct layer_store *s, struct registry_client *c, const char *repo,
 {
   struct blob_writer *w;
   struct cb_sink sink;
+  char ds[CB_DIGEST_STR_LEN];
 
-  if (layer_store_has_blob(s, &d->digest))
+  cb_digest_str(&d->digest, ds);
+  if (layer_store_has_blob(s, &d->digest)) {
+    cb_log(CB_LOG_INFO, "blob %.19s: already in the store", ds);
     return 0;
+  }
+  cb_log(CB_LOG_INFO, "blob %.19s: fetching %llu bytes", ds,
+         (unsigned long long)d->size);
   w = layer_store_blob_begin(s, err);
   if (w == NULL)
     return -1;

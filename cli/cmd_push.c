@@ -53,13 +53,19 @@ push_blob(struct layer_store *s, struct registry_client *c, const char *repo,
           const struct oci_descriptor *d, struct cb_error **err)
 {
   cleanup_close int fd = -1;
+  char ds[CB_DIGEST_STR_LEN];
   struct stat st;
   bool exists = false;
 
   if (registry_blob_exists(c, repo, &d->digest, &exists, err) < 0)
     return -1;
-  if (exists)
+  cb_digest_str(&d->digest, ds);
+  if (exists) {
+    cb_log(CB_LOG_INFO, "blob %.19s: already in the registry", ds);
     return 0;
+  }
+  cb_log(CB_LOG_INFO, "blob %.19s: uploading %llu bytes", ds,
+         (unsigned long long)d->size);
   fd = layer_store_blob_open(s, &d->digest, err);
   if (fd < 0)
     return -1;
