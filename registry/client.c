@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "registry/client.h"
+#include "registry/client-internal.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -21,8 +22,6 @@
 /* What is kept of an error response body: enough for the JSON errors
    array, not more.  */
 #define MAX_ERROR_BODY (64u * 1024)
-/* What is quoted of the registry's own error text.  */
-#define MAX_ERROR_TEXT 200
 
 struct registry_client {
   CURL *curl;
@@ -319,17 +318,15 @@ status_of(struct registry_client *c)
   return status;
 }
 
-/* The registry's own words from an error body ({"errors": [{"code": ..,
-   "message": ..}]}), printable and bounded, or NULL.  */
-static char *
-registry_error_text(const struct cb_buf *body)
+char *
+registry_error_text(const char *body, size_t len)
 {
   json_t *j, *e, *code, *msg;
   struct cb_buf out = CB_BUF_INIT;
 
-  if (body->len == 0)
+  if (len == 0)
     return NULL;
-  j = json_loadb(body->data, body->len, 0, NULL);
+  j = json_loadb(body, len, 0, NULL);
   e = json_array_get(json_object_get(j, "errors"), 0);
   code = json_object_get(e, "code");
   msg = json_object_get(e, "message");
@@ -343,8 +340,8 @@ registry_error_text(const struct cb_buf *body)
   json_decref(j);
   if (out.len == 0)
     return NULL;
-  if (out.len > MAX_ERROR_TEXT)
-    cb_buf_truncate(&out, MAX_ERROR_TEXT);
+  if (out.len > REGISTRY_MAX_ERROR_TEXT)
+    cb_buf_truncate(&out, REGISTRY_MAX_ERROR_TEXT);
   for (size_t i = 0; i < out.len; i++) {
     if ((unsigned char)out.data[i] < 0x20 || out.data[i] == 0x7f)
       out.data[i] = '?';
@@ -352,31 +349,37 @@ registry_error_text(const struct cb_buf *body)
   return cb_buf_detach(&out, NULL);
 }
 
+const char *
+registry_status_reason(const char *line)
+{
+  const char *sp;
+
+  if (line == NULL)
+    return "";
+  /* "HTTP/1.1 404 Not Found": the reason follows the second space.  */
+  sp = strchr(line, ' ');
+  sp = sp == NULL ? NULL : strchr(sp + 1, ' ');
+  if (sp == NULL)
+    return "";
+  for (const char *p = sp; *p != '\0'; p++) {
+    if ((unsigned char)*p < 0x20 || *p == 0x7f)
+      return "";
+  }
+  return sp;
+}
+
 /* "HTTP 404 Not Found (MANIFEST_UNKNOWN: manifest unknown)".  */
 static int
 fail_status(struct registry_client *c, const struct response *r,
             const char *what, struct cb_error **err)
 {
-  cleanup_free char *text = registry_error_text(&r->errbody);
-  const char *reason = "";
+  cleanup_free char *text =
+    registry_error_text(r->errbody.data, r->errbody.len);
 
-  if (r->status_line != NULL) {
-    /* "HTTP/1.1 404 Not Found": the reason follows the second space.  */
-    const char *sp = strchr(r->status_line, ' ');
-
-    sp = sp == NULL ? NULL : strchr(sp + 1, ' ');
-    if (sp != NULL)
-      reason = sp;
-  }
-  for (const char *p = reason; *p != '\0'; p++) {
-    if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-      reason = "";
-      break;
-    }
-  }
   return cb_fail(err, CB_ERR_REGISTRY, 0, "%s: HTTP %ld%s%s%s%s", what,
-                 status_of(c), reason, text != NULL ? " (" : "",
-                 text != NULL ? text : "", text != NULL ? ")" : "");
+                 status_of(c), registry_status_reason(r->status_line),
+                 text != NULL ? " (" : "", text != NULL ? text : "",
+                 text != NULL ? ")" : "");
 }
 
 /* Run the prepared request.  A transport failure becomes an error naming
