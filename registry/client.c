@@ -36,6 +36,7 @@ struct response {
   char *status_line;  /* "HTTP/1.1 404 Not Found", CRLF stripped; owned */
   char *content_type; /* owned */
   char *location;     /* owned */
+  char *content_digest; /* Docker-Content-Digest; owned */
   const struct cb_sink *sink; /* a 2xx body goes here when not NULL */
   struct cb_hasher *hasher;   /* and is hashed when not NULL */
   size_t max;                 /* the bound of a 2xx body */
@@ -65,6 +66,7 @@ response_release(struct response *r)
   free(r->status_line);
   free(r->content_type);
   free(r->location);
+  free(r->content_digest);
   cb_buf_release(&r->body);
   cb_buf_release(&r->errbody);
   cb_error_free(r->sink_err);
@@ -181,15 +183,20 @@ on_header(char *data, size_t size, size_t nitems, void *userdata)
     free(r->status_line);
     free(r->content_type);
     free(r->location);
+    free(r->content_digest);
     r->status_line = cb_xstrndup(data, n);
     r->content_type = NULL;
     r->location = NULL;
+    r->content_digest = NULL;
   } else if ((v = header_value(data, len, "Content-Type")) != NULL) {
     free(r->content_type);
     r->content_type = v;
   } else if ((v = header_value(data, len, "Location")) != NULL) {
     free(r->location);
     r->location = v;
+  } else if ((v = header_value(data, len, "Docker-Content-Digest")) != NULL) {
+    free(r->content_digest);
+    r->content_digest = v;
   }
   return len;
 }
@@ -421,6 +428,41 @@ bare_media_type(const char *ct)
   return cb_xstrndup(ct, n);
 }
 
+/* A manifest whose bytes hash to GOT must match the digest it was asked
+   by (REFERENCE, when one) and the one the registry claims (CLAIMED, the
+   Docker-Content-Digest header, when it is a sha256 one).  */
+static int
+check_manifest_digest(const struct cb_digest *got, const char *reference,
+                      const char *claimed, const char *what,
+                      struct cb_error **err)
+{
+  struct cb_error *ignored = NULL;
+  char s[CB_DIGEST_STR_LEN];
+  struct cb_digest want;
+
+  cb_digest_str(got, s);
+  if (strncmp(reference, "sha256:", 7) == 0) {
+    if (cb_digest_parse(reference, &want, err) < 0)
+      return -1;
+    if (!cb_digest_equal(got, &want))
+      return cb_fail(err, CB_ERR_DIGEST, 0,
+                     "%s: the registry sent content of digest %s", what, s);
+  }
+  if (claimed == NULL || strncmp(claimed, "sha256:", 7) != 0)
+    return 0;
+  if (cb_digest_parse(claimed, &want, &ignored) < 0) {
+    cb_error_free(ignored);
+    return cb_fail(err, CB_ERR_REGISTRY, 0,
+                   "%s: invalid Docker-Content-Digest header", what);
+  }
+  if (!cb_digest_equal(got, &want))
+    return cb_fail(err, CB_ERR_DIGEST, 0,
+                   "%s: the registry says %.80s but sent content of "
+                   "digest %s",
+                   what, claimed, s);
+  return 0;
+}
+
 int
 registry_get_manifest(struct registry_client *c, const char *repo,
                       const char *reference, char **buf, size_t *len,
@@ -434,7 +476,7 @@ registry_get_manifest(struct registry_client *c, const char *repo,
     curl_slist_append(NULL, "Accept: " REGISTRY_ACCEPT_MANIFESTS);
   struct response r = { .max = MAX_MANIFEST_SIZE };
   void *body_ctx[2];
-  struct cb_digest got, want;
+  struct cb_digest got;
   int rc;
 
   if (headers == NULL)
@@ -445,17 +487,7 @@ registry_get_manifest(struct registry_client *c, const char *repo,
     rc = fail_status(c, &r, what, err);
   if (rc == 0) {
     cb_digest_of(r.body.data == NULL ? "" : r.body.data, r.body.len, &got);
-    if (strncmp(reference, "sha256:", 7) == 0 &&
-        (cb_digest_parse(reference, &want, err) < 0 ||
-         !cb_digest_equal(&got, &want))) {
-      char s[CB_DIGEST_STR_LEN];
-
-      cb_digest_str(&got, s);
-      rc = *err != NULL ? -1
-                        : cb_fail(err, CB_ERR_DIGEST, 0,
-                                  "%s: the registry sent content of digest %s",
-                                  what, s);
-    }
+    rc = check_manifest_digest(&got, reference, r.content_digest, what, err);
   }
   if (rc == 0) {
     *media_type = bare_media_type(r.content_type);

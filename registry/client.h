@@ -55,7 +55,9 @@ bool registry_domain_is_insecure(const char *domain);
    NUL-terminated copy of the body, *LEN its length, *MEDIA_TYPE a new
    string with the Content-Type (parameters stripped; "" when the
    registry sent none) and *DIGEST the sha256 of the body.  When
-   REFERENCE is a digest the body must match it (CB_ERR_DIGEST).  */
+   REFERENCE is a digest the body must match it, and so must the
+   Docker-Content-Digest header when the registry sends a sha256 one
+   (CB_ERR_DIGEST).  */
 int registry_get_manifest(struct registry_client *c, const char *repo,
                           const char *reference, char **buf, size_t *len,
                           char **media_type, struct cb_digest *digest,

@@ -109,6 +109,24 @@ skopeo_digest() {
     assert "$(inspect_field "$REGISTRY/from-archive:1" '["Id"]')" == "$id"
 }
 
+@test "registry: Docker schema 2 images pull and push back unchanged" {
+    skip_unless_cmd skopeo
+    id=$(import_tiny localhost/docker:1 docker)
+    run_cbuild save -o "$TESTDIR/saved.tar" localhost/docker:1
+    skopeo --insecure-policy copy --format v2s2 --dest-tls-verify=false \
+        "oci-archive:$TESTDIR/saved.tar" "docker://$REGISTRY/v2s2:1" >&2
+    remote=$(skopeo_digest "$REGISTRY/v2s2:1")
+    export CBUILD_ROOT=$TESTDIR/store2
+    run_cbuild pull "$REGISTRY/v2s2:1"
+    assert "$output" == "$remote"
+    assert "$(inspect_field "$REGISTRY/v2s2:1" '["Id"]')" == "$id"
+    assert "$(inspect_field "$REGISTRY/v2s2:1" '["Manifest"]["mediaType"]')" == \
+        application/vnd.docker.distribution.manifest.v2+json
+    run_cbuild push "$REGISTRY/v2s2:1" "$REGISTRY/v2s2:back"
+    assert "$output" == "$remote"
+    assert "$(skopeo_digest "$REGISTRY/v2s2:back")" == "$remote"
+}
+
 @test "registry: pull of an image index takes the entry for this platform" {
     id_other=$(import_tiny "$REGISTRY/multi:other" other)
     id_host=$(import_tiny "$REGISTRY/multi:host" host)
