@@ -11,6 +11,7 @@ setup() {
 }
 
 teardown() {
+    stop_fake_registry
     stop_registry
     [ -n "${TESTDIR:-}" ] && rm -rf "$TESTDIR"
 }
@@ -213,4 +214,74 @@ EOP
 @test "registry: push of an image that is not in the store is a usage error" {
     run_cbuild 2 push "$REGISTRY/absent:1"
     assert "$stderr" =~ "image '$REGISTRY/absent:1' not found"
+}
+
+# start_fake_registry: tests/integration/fake_registry.py on a free port;
+# sets FAKE (127.0.0.1:PORT).  Stopped by teardown.
+start_fake_registry() {
+    local i
+    python3 "$CB_SRCDIR/tests/integration/fake_registry.py" "$TESTDIR/fake.port" \
+        >"$TESTDIR/fake.log" 2>&1 3>&- &
+    FAKE_PID=$!
+    for ((i = 0; i < 100; i++)); do
+        [ -s "$TESTDIR/fake.port" ] && break
+        sleep 0.1
+    done
+    FAKE=127.0.0.1:$(cat "$TESTDIR/fake.port")
+}
+
+stop_fake_registry() {
+    if [ -n "${FAKE_PID:-}" ]; then
+        kill "$FAKE_PID" 2>/dev/null || true
+        wait "$FAKE_PID" 2>/dev/null || true
+        FAKE_PID=
+    fi
+}
+
+# assert_store_empty: no tag, no blob, no tmp litter.
+assert_store_empty() {
+    run_cbuild images -q
+    assert "$output" == ""
+    assert "$(ls -A "$CBUILD_ROOT/tmp")" == ""
+}
+
+@test "registry: blob downloads follow redirects" {
+    start_fake_registry
+    run_cbuild pull "$FAKE/redirect/img:1"
+    digest=$output
+    run_cbuild pull "$FAKE/good/img:1"
+    assert "$output" == "$digest"
+    assert "$(inspect_field "$FAKE/redirect/img:1" '["Id"]')" == \
+        "$(inspect_field "$FAKE/good/img:1" '["Id"]')"
+}
+
+@test "registry: a manifest over 4 MiB is refused" {
+    start_fake_registry
+    run_cbuild 1 pull "$FAKE/bigmanifest/img:1"
+    assert "$stderr" == "cbuild: error: pulling '$FAKE/bigmanifest/img:1': manifest '1': more than 4194304 bytes"
+    assert_store_empty
+    assert "$(ls -A "$CBUILD_ROOT/blobs/sha256")" == ""
+}
+
+@test "registry: a blob longer than its descriptor says is cut off and not kept" {
+    start_fake_registry
+    run_cbuild 1 pull "$FAKE/longblob/img:1"
+    assert "$stderr" =~ "pulling '$FAKE/longblob/img:1': layer 1: blob sha256:[0-9a-f]{12}: more than [0-9]+ bytes$"
+    assert_store_empty
+    # Only the config (verified) made it into blobs/.
+    assert "$(ls "$CBUILD_ROOT/blobs/sha256" | wc -l)" == 1
+}
+
+@test "registry: a manifest that is not what Docker-Content-Digest says is refused" {
+    start_fake_registry
+    run_cbuild 1 pull "$FAKE/liar/img:1"
+    assert "$stderr" =~ "manifest '1': the registry says sha256:[0-9a-f]{64} but sent content of digest sha256:"
+    assert_store_empty
+}
+
+@test "registry: a server error quotes the registry's message" {
+    start_fake_registry
+    run_cbuild 1 pull "$FAKE/broken/img:1"
+    assert "$stderr" == "cbuild: error: pulling '$FAKE/broken/img:1': manifest '1': HTTP 500 Internal Server Error (UNKNOWN: the disk is on fire)"
+    assert_store_empty
 }
