@@ -9,16 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/buf.h"
 #include "common/cleanup.h"
+#include "common/log.h"
 #include "common/mem.h"
 #include "common/banned.h"
 
 /* The distribution spec lets registries refuse manifests over 4 MiB
    (layers/oci.h has the same bound for parsing).  */
 #define MAX_MANIFEST_SIZE (4u * 1024 * 1024)
+/* Tries of one request when it fails in a way that may pass (a refused
+   or dropped connection, 429, 502, ...), and the pauses between them.  */
+#define MAX_ATTEMPTS 3
+static const unsigned retry_delay_ms[MAX_ATTEMPTS - 1] = { 250, 1000 };
 /* What is kept of an error response body: enough for the JSON errors
    array, not more.  */
 #define MAX_ERROR_BODY (64u * 1024)
@@ -27,6 +33,7 @@ struct registry_client {
   CURL *curl;
   char *base; /* "https://host:port"; owned */
   char errbuf[CURL_ERROR_SIZE];
+  bool transient; /* the last request failed in a way that may pass */
 };
 
 /* One request and what came back.  With FOLLOWLOCATION, every response
@@ -284,6 +291,7 @@ prepare(struct registry_client *c, const char *method, const char *url,
 
   curl_easy_reset(h); /* keeps the connection cache */
   c->errbuf[0] = '\0';
+  c->transient = false;
   curl_easy_setopt(h, CURLOPT_URL, url);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -382,7 +390,10 @@ fail_status(struct registry_client *c, const struct response *r,
 {
   cleanup_free char *text =
     registry_error_text(r->errbody.data, r->errbody.len);
+  long status = status_of(c);
 
+  c->transient = status == 429 || status == 500 || status == 502 ||
+                 status == 503 || status == 504;
   return cb_fail(err, CB_ERR_REGISTRY, 0, "%s: HTTP %ld%s%s%s%s", what,
                  status_of(c), registry_status_reason(r->status_line),
                  text != NULL ? " (" : "", text != NULL ? text : "",
@@ -411,8 +422,33 @@ perform(struct registry_client *c, struct response *r,
   if (u != NULL && u->bad_content)
     return cb_fail(err, CB_ERR_DIGEST, 0,
                    "%s: the local content does not match its digest", what);
+  c->transient = rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT ||
+                 rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR ||
+                 rc == CURLE_GOT_NOTHING || rc == CURLE_PARTIAL_FILE ||
+                 rc == CURLE_HTTP2 || rc == CURLE_HTTP2_STREAM;
   return cb_fail(err, CB_ERR_REGISTRY, 0, "%s: %s", what,
                  c->errbuf[0] != '\0' ? c->errbuf : curl_easy_strerror(rc));
+}
+
+/* After failed attempt ATTEMPT (from 1) of a request: when the failure
+   may pass and tries remain, log and drop *ERR, wait, and return true.  */
+static bool
+retry(struct registry_client *c, int attempt, struct cb_error **err)
+{
+  unsigned ms;
+  struct timespec ts;
+
+  if (!c->transient || attempt >= MAX_ATTEMPTS)
+    return false;
+  ms = retry_delay_ms[attempt - 1];
+  cb_log(CB_LOG_INFO, "%s; retrying in %u ms", (*err)->msg, ms);
+  cb_error_free(*err);
+  *err = NULL;
+  ts.tv_sec = ms / 1000;
+  ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+  while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+    ;
+  return true;
 }
 
 /* The media type of a Content-Type value: parameters and blanks
@@ -463,15 +499,12 @@ check_manifest_digest(const struct cb_digest *got, const char *reference,
   return 0;
 }
 
-int
-registry_get_manifest(struct registry_client *c, const char *repo,
-                      const char *reference, char **buf, size_t *len,
-                      char **media_type, struct cb_digest *digest,
-                      struct cb_error **err)
+static int
+get_manifest_once(struct registry_client *c, const char *url,
+                  const char *reference, const char *what, char **buf,
+                  size_t *len, char **media_type, struct cb_digest *digest,
+                  struct cb_error **err)
 {
-  cleanup_free char *url =
-    cb_xasprintf("%s/v2/%s/manifests/%s", c->base, repo, reference);
-  cleanup_free char *what = cb_xasprintf("manifest '%s'", reference);
   struct curl_slist *headers =
     curl_slist_append(NULL, "Accept: " REGISTRY_ACCEPT_MANIFESTS);
   struct response r = { .max = MAX_MANIFEST_SIZE };
@@ -500,22 +533,35 @@ registry_get_manifest(struct registry_client *c, const char *repo,
 }
 
 int
-registry_get_blob(struct registry_client *c, const char *repo,
-                  const struct cb_digest *digest, uint64_t size,
-                  const struct cb_sink *sink, struct cb_error **err)
+registry_get_manifest(struct registry_client *c, const char *repo,
+                      const char *reference, char **buf, size_t *len,
+                      char **media_type, struct cb_digest *digest,
+                      struct cb_error **err)
 {
-  char ds[CB_DIGEST_STR_LEN];
-  cleanup_free char *url = NULL;
-  cleanup_free char *what = NULL;
+  cleanup_free char *url =
+    cb_xasprintf("%s/v2/%s/manifests/%s", c->base, repo, reference);
+  cleanup_free char *what = cb_xasprintf("manifest '%s'", reference);
+
+  for (int attempt = 1;; attempt++) {
+    if (get_manifest_once(c, url, reference, what, buf, len, media_type,
+                          digest, err) == 0)
+      return 0;
+    if (!retry(c, attempt, err))
+      return -1;
+  }
+}
+
+static int
+get_blob_once(struct registry_client *c, const char *url, const char *what,
+              const struct cb_digest *digest, uint64_t size,
+              const struct cb_sink *sink, struct cb_error **err)
+{
   cleanup_hasher struct cb_hasher *hasher = cb_hasher_new();
   struct response r = { .sink = sink, .hasher = hasher };
   void *body_ctx[2];
   struct cb_digest got;
   int rc;
 
-  cb_digest_str(digest, ds);
-  url = cb_xasprintf("%s/v2/%s/blobs/%s", c->base, repo, ds);
-  what = cb_xasprintf("blob %.19s", ds);
   r.max = size > SIZE_MAX ? SIZE_MAX : (size_t)size;
   prepare(c, "GET", url, NULL, &r, body_ctx);
   rc = perform(c, &r, NULL, what, err);
@@ -531,8 +577,31 @@ registry_get_blob(struct registry_client *c, const char *repo,
       rc = cb_fail(err, CB_ERR_DIGEST, 0,
                    "%s: the registry sent content of another digest", what);
   }
+  /* The sink cannot take back what it was given.  */
+  if (rc < 0 && r.received > 0)
+    c->transient = false;
   response_release(&r);
   return rc;
+}
+
+int
+registry_get_blob(struct registry_client *c, const char *repo,
+                  const struct cb_digest *digest, uint64_t size,
+                  const struct cb_sink *sink, struct cb_error **err)
+{
+  char ds[CB_DIGEST_STR_LEN];
+  cleanup_free char *url = NULL;
+  cleanup_free char *what = NULL;
+
+  cb_digest_str(digest, ds);
+  url = cb_xasprintf("%s/v2/%s/blobs/%s", c->base, repo, ds);
+  what = cb_xasprintf("blob %.19s", ds);
+  for (int attempt = 1;; attempt++) {
+    if (get_blob_once(c, url, what, digest, size, sink, err) == 0)
+      return 0;
+    if (!retry(c, attempt, err))
+      return -1;
+  }
 }
 
 int
@@ -551,15 +620,21 @@ registry_blob_exists(struct registry_client *c, const char *repo,
   cb_digest_str(digest, ds);
   url = cb_xasprintf("%s/v2/%s/blobs/%s", c->base, repo, ds);
   what = cb_xasprintf("blob %.19s", ds);
-  prepare(c, "HEAD", url, NULL, &r, body_ctx);
-  rc = perform(c, &r, NULL, what, err);
-  status = status_of(c);
-  if (rc == 0 && status != 200 && status != 404)
-    rc = fail_status(c, &r, what, err);
-  if (rc == 0)
-    *exists = status == 200;
-  response_release(&r);
-  return rc;
+  for (int attempt = 1;; attempt++) {
+    prepare(c, "HEAD", url, NULL, &r, body_ctx);
+    rc = perform(c, &r, NULL, what, err);
+    status = status_of(c);
+    if (rc == 0 && status != 200 && status != 404)
+      rc = fail_status(c, &r, what, err);
+    response_release(&r);
+    memset(&r, 0, sizeof(r));
+    if (rc == 0) {
+      *exists = status == 200;
+      return 0;
+    }
+    if (!retry(c, attempt, err))
+      return -1;
+  }
 }
 
 /* POST .../blobs/uploads/ and return the upload URL, resolved against
@@ -646,19 +721,29 @@ registry_put_blob(struct registry_client *c, const char *repo,
 {
   char ds[CB_DIGEST_STR_LEN];
   cleanup_free char *what = NULL;
-  cleanup_free char *url = NULL;
-  cleanup_hasher struct cb_hasher *hasher = cb_hasher_new();
-  struct upload body = { .fd = fd, .size = size, .hasher = hasher,
-                         .want = digest };
+  off_t start = lseek(fd, 0, SEEK_CUR);
 
   if (size > INT64_MAX)
     return cb_fail(err, CB_ERR_UNSAFE, 0, "blob too large");
   cb_digest_str(digest, ds);
   what = cb_xasprintf("blob %.19s", ds);
-  url = start_upload(c, repo, ds, what, err);
-  if (url == NULL)
-    return -1;
-  return put(c, url, "application/octet-stream", &body, size, what, err);
+  if (start < 0)
+    return cb_fail_errno(err, "%s: seek", what);
+  for (int attempt = 1;; attempt++) {
+    cleanup_hasher struct cb_hasher *hasher = cb_hasher_new();
+    struct upload body = { .fd = fd, .size = size, .hasher = hasher,
+                           .want = digest };
+    cleanup_free char *url = NULL;
+
+    if (lseek(fd, start, SEEK_SET) < 0)
+      return cb_fail_errno(err, "%s: seek", what);
+    url = start_upload(c, repo, ds, what, err);
+    if (url != NULL &&
+        put(c, url, "application/octet-stream", &body, size, what, err) == 0)
+      return 0;
+    if (!retry(c, attempt, err))
+      return -1;
+  }
 }
 
 int
@@ -669,7 +754,13 @@ registry_put_manifest(struct registry_client *c, const char *repo,
   cleanup_free char *url =
     cb_xasprintf("%s/v2/%s/manifests/%s", c->base, repo, reference);
   cleanup_free char *what = cb_xasprintf("manifest '%s'", reference);
-  struct upload body = { .mem = buf, .len = len, .fd = -1 };
 
-  return put(c, url, media_type, &body, len, what, err);
+  for (int attempt = 1;; attempt++) {
+    struct upload body = { .mem = buf, .len = len, .fd = -1 };
+
+    if (put(c, url, media_type, &body, len, what, err) == 0)
+      return 0;
+    if (!retry(c, attempt, err))
+      return -1;
+  }
 }

@@ -8,7 +8,11 @@
    local mirror and has no certificate; HTTPS with the system CAs for
    everything else.  "docker.io" is served by "registry-1.docker.io".
    Redirects (blob downloads often go to a CDN) are followed, over HTTP(S)
-   only.  No authentication yet: a registry that wants it answers 401,
+   only.  A request that fails in a way that may pass (connection refused
+   or dropped, a timeout, HTTP 429, 500, 502, 503 or 504) is tried up to 3
+   times in all, 0.25 s and then 1 s apart; a blob download only while
+   nothing of it has reached the sink, an upload from the start of its
+   fd's offset.  No authentication yet: a registry that wants it answers 401,
    which is reported like any other status.
 
    Errors are CB_ERR_REGISTRY and name what was asked and the HTTP status

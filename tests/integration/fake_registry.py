@@ -9,6 +9,7 @@ under several repository names; the name picks the misbehaviour:
   longblob/img:1     the layer body has bytes beyond its size
   liar/img:1         Docker-Content-Digest names another digest
   broken/img:1       500 with a distribution error body
+  flaky/img:1        the first GET of each path answers 503, the next works
 
 Usage: fake_registry.py PORTFILE  (writes the port it listens on, then
 serves until killed).
@@ -53,6 +54,7 @@ def make_image():
 
 
 MANIFEST, BLOBS, LAYER = make_image()
+SEEN = set()
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 
@@ -88,6 +90,9 @@ class Handler(BaseHTTPRequestHandler):
         if len(parts) != 6 or parts[1] != "v2" or parts[3] != "img":
             return self.error(404, "NAME_UNKNOWN", "no such repository")
         mode, kind, ref = parts[2], parts[4], parts[5]
+        if mode == "flaky" and self.path not in SEEN:
+            SEEN.add(self.path)
+            return self.error(503, "UNAVAILABLE", "try again")
         if mode == "broken":
             return self.error(500, "UNKNOWN", "the disk is on fire")
         if kind == "manifests":

@@ -285,3 +285,17 @@ assert_store_empty() {
     assert "$stderr" == "cbuild: error: pulling '$FAKE/broken/img:1': manifest '1': HTTP 500 Internal Server Error (UNKNOWN: the disk is on fire)"
     assert_store_empty
 }
+
+@test "registry: requests that fail in a way that may pass are tried again" {
+    start_fake_registry
+    run_cbuild --log-level info pull "$FAKE/flaky/img:1"
+    digest=$output
+    assert "$stderr" =~ "cbuild: info: manifest '1': HTTP 503 Service Unavailable \(UNAVAILABLE: try again\); retrying in 250 ms"
+    assert "$stderr" =~ "blob sha256:[0-9a-f]{12}: HTTP 503 Service Unavailable \(UNAVAILABLE: try again\); retrying in 250 ms"
+    run_cbuild pull "$FAKE/good/img:1"
+    assert "$output" == "$digest"
+    # A registry that keeps failing is given up after three tries.
+    run_cbuild 1 --log-level info pull "$FAKE/broken/img:1"
+    assert "$(grep -c 'retrying' <<<"$stderr")" == 2
+    assert "$(grep -c 'GET /v2/broken/img/manifests/1' "$TESTDIR/fake.log")" == 3
+}
