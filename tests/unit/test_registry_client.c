@@ -116,9 +116,62 @@ test_client_new(void)
   }
 }
 
+struct challenge_case {
+  const char *in;
+  const char *scheme, *realm, *service, *scope;
+};
+
+static void
+test_challenge(void)
+{
+  static const struct challenge_case good[] = {
+    { "Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\","
+      "scope=\"repository:library/busybox:pull\"",
+      "Bearer", "https://auth.docker.io/token", "registry.docker.io",
+      "repository:library/busybox:pull" },
+    { "Basic realm=\"Registry Realm\"", "Basic", "Registry Realm", NULL, NULL },
+    /* Case-insensitive names, blanks around '=' and ',', tokens.  */
+    { "bearer  REALM = \"http://127.0.0.1:1/t\" , Service=reg ,scope=\"a b\"",
+      "bearer", "http://127.0.0.1:1/t", "reg", "a b" },
+    /* Escapes, unknown and repeated parameters.  */
+    { "Bearer realm=\"x\\\"y\",error=\"insufficient_scope\",realm=\"no\"",
+      "Bearer", "x\"y", NULL, NULL },
+    /* Several challenges: Bearer wins wherever it is.  */
+    { "Basic realm=\"b\", Bearer realm=\"t\",scope=\"s\"", "Bearer", "t",
+      NULL, "s" },
+    { "Negotiate, Basic realm=\"b\"", "Negotiate", NULL, NULL, NULL },
+    { "Bearer", "Bearer", NULL, NULL, NULL },
+  };
+  static const char *const bad[] = {
+    "", "   ", ",,", "Bearer realm=\"unterminated", "Bearer realm=",
+    "Bearer realm=\"a\" junk", "Bearer realm=\"a\x01b\"", "=x",
+    "Bearer realm=\"a\"\"b\"",
+  };
+
+  for (size_t i = 0; i < CB_N_ELEMENTS(good); i++) {
+    struct registry_challenge ch = { 0 };
+    const struct challenge_case *c = &good[i];
+
+    if (!ok(registry_parse_challenge(c->in, &ch) == 0, "parse '%s'", c->in))
+      continue;
+    is_str(ch.scheme, c->scheme, "'%s' scheme", c->in);
+    is_str(ch.realm, c->realm, "'%s' realm", c->in);
+    is_str(ch.service, c->service, "'%s' service", c->in);
+    is_str(ch.scope, c->scope, "'%s' scope", c->in);
+    registry_challenge_release(&ch);
+  }
+  for (size_t i = 0; i < CB_N_ELEMENTS(bad); i++) {
+    struct registry_challenge ch = { 0 };
+
+    is_int(registry_parse_challenge(bad[i], &ch), -1, "refuse '%s'", bad[i]);
+    ok(ch.scheme == NULL, "'%s' leaves the output alone", bad[i]);
+  }
+}
+
 int
 main(void)
 {
+  test_challenge();
   test_error_text();
   test_status_reason();
   test_insecure();
