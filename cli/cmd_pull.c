@@ -28,7 +28,8 @@ static const char usage[] =
   "digest of what the registry serves for the reference.\n"
   "\n"
   "Registries on localhost, 127.0.0.1 or [::1] are spoken to over plain\n"
-  "HTTP, all others over HTTPS.  Authentication is not supported yet.\n";
+  "HTTP, all others over HTTPS.  Anonymous registry tokens are fetched\n"
+  "when asked for; logins are not supported yet.\n";
 
 /* A manifest as fetched: its bytes, type and digest.  */
 struct fetched {

@@ -32,7 +32,8 @@ static const char usage[] =
   "  --digestfile FILE   also write the digest to FILE\n"
   "\n"
   "Registries on localhost, 127.0.0.1 or [::1] are spoken to over plain\n"
-  "HTTP, all others over HTTPS.  Authentication is not supported yet.\n";
+  "HTTP, all others over HTTPS.  Anonymous registry tokens are fetched\n"
+  "when asked for; logins are not supported yet.\n";
 
 struct push_opts {
   const char *digestfile;

@@ -34,6 +34,9 @@ struct registry_client {
   char *base; /* "https://host:port"; owned */
   char errbuf[CURL_ERROR_SIZE];
   bool transient; /* the last request failed in a way that may pass */
+  bool retry_now; /* ... and may be tried again at once (new token) */
+  char *token;       /* anonymous Bearer token; owned, never logged */
+  char *token_scope; /* the scope it was asked for; owned */
 };
 
 /* One request and what came back.  With FOLLOWLOCATION, every response
@@ -44,6 +47,7 @@ struct response {
   char *content_type; /* owned */
   char *location;     /* owned */
   char *content_digest; /* Docker-Content-Digest; owned */
+  char *www_authenticate; /* owned */
   const struct cb_sink *sink; /* a 2xx body goes here when not NULL */
   struct cb_hasher *hasher;   /* and is hashed when not NULL */
   size_t max;                 /* the bound of a 2xx body */
@@ -68,12 +72,21 @@ struct upload {
 };
 
 static void
+free_secret(char *s)
+{
+  if (s != NULL)
+    explicit_bzero(s, strlen(s));
+  free(s);
+}
+
+static void
 response_release(struct response *r)
 {
   free(r->status_line);
   free(r->content_type);
   free(r->location);
   free(r->content_digest);
+  free(r->www_authenticate);
   cb_buf_release(&r->body);
   cb_buf_release(&r->errbody);
   cb_error_free(r->sink_err);
@@ -145,6 +158,8 @@ registry_client_free(struct registry_client *c)
   if (c == NULL)
     return;
   curl_easy_cleanup(c->curl);
+  free_secret(c->token);
+  free(c->token_scope);
   free(c->base);
   free(c);
   curl_global_cleanup();
@@ -191,6 +206,8 @@ on_header(char *data, size_t size, size_t nitems, void *userdata)
     free(r->content_type);
     free(r->location);
     free(r->content_digest);
+    free(r->www_authenticate);
+    r->www_authenticate = NULL;
     r->status_line = cb_xstrndup(data, n);
     r->content_type = NULL;
     r->location = NULL;
@@ -204,6 +221,9 @@ on_header(char *data, size_t size, size_t nitems, void *userdata)
   } else if ((v = header_value(data, len, "Docker-Content-Digest")) != NULL) {
     free(r->content_digest);
     r->content_digest = v;
+  } else if ((v = header_value(data, len, "WWW-Authenticate")) != NULL) {
+    free(r->www_authenticate);
+    r->www_authenticate = v;
   }
   return len;
 }
@@ -292,6 +312,7 @@ prepare(struct registry_client *c, const char *method, const char *url,
   curl_easy_reset(h); /* keeps the connection cache */
   c->errbuf[0] = '\0';
   c->transient = false;
+  c->retry_now = false;
   curl_easy_setopt(h, CURLOPT_URL, url);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -309,6 +330,11 @@ prepare(struct registry_client *c, const char *method, const char *url,
   body_ctx[1] = h;
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, body_ctx);
+  if (c->token != NULL) {
+    /* libcurl sends it to this host only, not where it is redirected.  */
+    curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
+    curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, c->token);
+  }
   if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
     /* Blob downloads are often redirected to a CDN.  libcurl does not
        send credentials to another host it is redirected to.  */
@@ -383,7 +409,34 @@ registry_status_reason(const char *line)
   return sp;
 }
 
-/* "HTTP 404 Not Found (MANIFEST_UNKNOWN: manifest unknown)".  */
+static int fetch_token(struct registry_client *c,
+                       const struct registry_challenge *ch,
+                       struct cb_error **err);
+
+/* A 401 with a Bearer challenge: get a token for its scope, unless the
+   token we sent was for that very scope (then it is not enough).
+   Returns 1 when a new token is there, 0 when not, -1 on error.  */
+static int
+answer_challenge(struct registry_client *c, const char *header,
+                 struct cb_error **err)
+{
+  struct registry_challenge ch = { 0 };
+  const char *scope;
+  int rc = 0;
+
+  if (header == NULL || registry_parse_challenge(header, &ch) < 0)
+    return 0;
+  scope = ch.scope != NULL ? ch.scope : "";
+  if (strcasecmp(ch.scheme, "Bearer") == 0 && ch.realm != NULL &&
+      (c->token == NULL || strcmp(c->token_scope, scope) != 0))
+    rc = fetch_token(c, &ch, err) < 0 ? -1 : 1;
+  registry_challenge_release(&ch);
+  return rc;
+}
+
+/* "HTTP 404 Not Found (MANIFEST_UNKNOWN: manifest unknown)".  For a 401
+   that a new token may answer, the token is fetched and the error marked
+   to be tried again at once.  */
 static int
 fail_status(struct registry_client *c, const struct response *r,
             const char *what, struct cb_error **err)
@@ -391,13 +444,21 @@ fail_status(struct registry_client *c, const struct response *r,
   cleanup_free char *text =
     registry_error_text(r->errbody.data, r->errbody.len);
   long status = status_of(c);
+  int auth = 0;
 
+  if (status == 401) {
+    auth = answer_challenge(c, r->www_authenticate, err);
+    if (auth < 0)
+      return cb_wrap(err, "%s: HTTP %ld%s", what, status,
+                     registry_status_reason(r->status_line));
+  }
+  cb_fail(err, CB_ERR_REGISTRY, 0, "%s: HTTP %ld%s%s%s%s", what, status,
+          registry_status_reason(r->status_line), text != NULL ? " (" : "",
+          text != NULL ? text : "", text != NULL ? ")" : "");
   c->transient = status == 429 || status == 500 || status == 502 ||
-                 status == 503 || status == 504;
-  return cb_fail(err, CB_ERR_REGISTRY, 0, "%s: HTTP %ld%s%s%s%s", what,
-                 status_of(c), registry_status_reason(r->status_line),
-                 text != NULL ? " (" : "", text != NULL ? text : "",
-                 text != NULL ? ")" : "");
+                 status == 503 || status == 504 || auth == 1;
+  c->retry_now = auth == 1;
+  return -1;
 }
 
 /* Run the prepared request.  A transport failure becomes an error naming
@@ -440,6 +501,12 @@ retry(struct registry_client *c, int attempt, struct cb_error **err)
 
   if (!c->transient || attempt >= MAX_ATTEMPTS)
     return false;
+  if (c->retry_now) {
+    cb_log(CB_LOG_INFO, "%s; trying again with a token", (*err)->msg);
+    cb_error_free(*err);
+    *err = NULL;
+    return true;
+  }
   ms = retry_delay_ms[attempt - 1];
   cb_log(CB_LOG_INFO, "%s; retrying in %u ms", (*err)->msg, ms);
   cb_error_free(*err);
@@ -449,6 +516,103 @@ retry(struct registry_client *c, int attempt, struct cb_error **err)
   while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
     ;
   return true;
+}
+
+/* The token URL: REALM with service and scope added to its query.  New
+   string, or NULL when REALM is not an http(s) URL.  */
+static char *
+token_url(const struct registry_challenge *ch)
+{
+  cleanup_free char *service = NULL;
+  cleanup_free char *scope = NULL;
+  CURLU *u = curl_url();
+  char *curl_out = NULL;
+  char *out = NULL;
+
+  if (u == NULL)
+    abort();
+  if (ch->service != NULL)
+    service = cb_xasprintf("service=%s", ch->service);
+  if (ch->scope != NULL)
+    scope = cb_xasprintf("scope=%s", ch->scope);
+  if ((strncasecmp(ch->realm, "https://", 8) == 0 ||
+       strncasecmp(ch->realm, "http://", 7) == 0) &&
+      curl_url_set(u, CURLUPART_URL, ch->realm, 0) == CURLUE_OK &&
+      (service == NULL ||
+       curl_url_set(u, CURLUPART_QUERY, service,
+                    CURLU_APPENDQUERY | CURLU_URLENCODE) == CURLUE_OK) &&
+      (scope == NULL ||
+       curl_url_set(u, CURLUPART_QUERY, scope,
+                    CURLU_APPENDQUERY | CURLU_URLENCODE) == CURLUE_OK) &&
+      curl_url_get(u, CURLUPART_URL, &curl_out, 0) == CURLUE_OK)
+    out = cb_xstrdup(curl_out);
+  curl_free(curl_out);
+  curl_url_cleanup(u);
+  return out;
+}
+
+/* The token of a token server's answer ({"token": T} or
+   {"access_token": T}): a new string, or NULL when there is none or it
+   holds characters a header cannot.  */
+static char *
+token_of(const struct cb_buf *body)
+{
+  json_t *j = json_loadb(body->data == NULL ? "" : body->data, body->len, 0,
+                         NULL);
+  json_t *t = json_object_get(j, "token");
+  const char *s;
+  char *out = NULL;
+
+  if (!json_is_string(t) || json_string_length(t) == 0)
+    t = json_object_get(j, "access_token");
+  s = json_is_string(t) ? json_string_value(t) : "";
+  for (const char *p = s; *p != '\0'; p++) {
+    if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
+      s = "";
+      break;
+    }
+  }
+  if (*s != '\0')
+    out = cb_xstrdup(s);
+  json_decref(j);
+  return out;
+}
+
+/* Ask the token server of CH for an anonymous token (distribution
+   "token authentication"), and keep it for the next requests.  */
+static int
+fetch_token(struct registry_client *c, const struct registry_challenge *ch,
+            struct cb_error **err)
+{
+  cleanup_free char *url = token_url(ch);
+  struct response r = { .max = MAX_ERROR_BODY };
+  void *body_ctx[2];
+  char *token = NULL;
+  long status;
+  int rc;
+
+  if (url == NULL)
+    return cb_fail(err, CB_ERR_REGISTRY, 0,
+                   "token realm '%.200s' is not an http(s) URL", ch->realm);
+  free_secret(c->token);
+  c->token = NULL;
+  prepare(c, "GET", url, NULL, &r, body_ctx);
+  rc = perform(c, &r, NULL, "token", err);
+  status = status_of(c);
+  if (rc == 0 && status != 200)
+    rc = cb_fail(err, CB_ERR_REGISTRY, 0, "token: HTTP %ld%s", status,
+                 registry_status_reason(r.status_line));
+  if (rc == 0 && (token = token_of(&r.body)) == NULL)
+    rc = cb_fail(err, CB_ERR_REGISTRY, 0, "token: the answer holds no token");
+  if (r.body.data != NULL)
+    explicit_bzero(r.body.data, r.body.len);
+  response_release(&r);
+  if (rc < 0)
+    return -1;
+  c->token = token;
+  free(c->token_scope);
+  c->token_scope = cb_xstrdup(ch->scope != NULL ? ch->scope : "");
+  return 0;
 }
 
 /* The media type of a Content-Type value: parameters and blanks

@@ -12,8 +12,14 @@
    or dropped, a timeout, HTTP 429, 500, 502, 503 or 504) is tried up to 3
    times in all, 0.25 s and then 1 s apart; a blob download only while
    nothing of it has reached the sink, an upload from the start of its
-   fd's offset.  No authentication yet: a registry that wants it answers 401,
-   which is reported like any other status.
+   fd's offset.  Authentication: when a registry answers 401 with a Bearer challenge
+   (Www-Authenticate: Bearer realm=..,service=..,scope=..), an anonymous
+   token is fetched from the realm, kept for later requests, and the
+   request is tried again once with it; libcurl sends it to the
+   registry's host only, never where a redirect leads, and it is never
+   logged.  Credentials (Basic, or tokens for a login) are not supported
+   yet: a 401 the anonymous flow cannot answer is reported like any
+   other status.
 
    Errors are CB_ERR_REGISTRY and name what was asked and the HTTP status
    with the registry's own error text when it sent one ("manifest 'v1':

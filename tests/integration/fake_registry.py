@@ -10,6 +10,9 @@ under several repository names; the name picks the misbehaviour:
   liar/img:1         Docker-Content-Digest names another digest
   broken/img:1       500 with a distribution error body
   flaky/img:1        the first GET of each path answers 503, the next works
+  token/img:1        wants an anonymous Bearer token from /token (the
+                     distribution token flow)
+  denied/img:1       the same, but /token-denied refuses to give one
 
 Usage: fake_registry.py PORTFILE  (writes the port it listens on, then
 serves until killed).
@@ -20,6 +23,7 @@ import io
 import json
 import sys
 import tarfile
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -80,16 +84,48 @@ class Handler(BaseHTTPRequestHandler):
     def do_HEAD(self):
         self.do_GET()
 
+    def token_for(self, scope):
+        return "s3cr3t." + hashlib.sha256(scope.encode()).hexdigest()[:16]
+
+    def serve_token(self):
+        url = urllib.parse.urlsplit(self.path)
+        q = urllib.parse.parse_qs(url.query)
+        if url.path != "/token":
+            return self.error(401, "UNAUTHORIZED", "no tokens for you")
+        if q.get("service") != ["fake registry"] or len(q.get("scope", [])) != 1:
+            return self.error(400, "BAD_REQUEST", "service or scope")
+        body = json.dumps({"token": self.token_for(q["scope"][0])}).encode()
+        return self.send(200, body, [("Content-Type", "application/json")])
+
+    def authorized(self, mode):
+        scope = "repository:%s/img:pull" % mode
+        if self.headers.get("Authorization") == "Bearer " + self.token_for(scope):
+            return True
+        realm = "http://127.0.0.1:%d/%s" % (
+            self.server.server_address[1],
+            "token" if mode == "token" else "token-denied")
+        challenge = 'Bearer realm="%s",service="fake registry",scope="%s"' % (
+            realm, scope)
+        body = json.dumps({"errors": [{"code": "UNAUTHORIZED",
+                                       "message": "authentication required"}]})
+        self.send(401, body.encode(), [("Content-Type", "application/json"),
+                                       ("WWW-Authenticate", challenge)])
+        return False
+
     def do_GET(self):
         parts = self.path.split("/")
         if self.path == "/v2/":
             return self.send(200, b"{}")
+        if self.path.startswith("/token"):
+            return self.serve_token()
         # /v2/<mode>/img/<kind>/<ref>, or /moved/<digest>
         if len(parts) == 3 and parts[1] == "moved" and parts[2] in BLOBS:
             return self.send(200, BLOBS[parts[2]])
         if len(parts) != 6 or parts[1] != "v2" or parts[3] != "img":
             return self.error(404, "NAME_UNKNOWN", "no such repository")
         mode, kind, ref = parts[2], parts[4], parts[5]
+        if mode in ("token", "denied") and not self.authorized(mode):
+            return
         if mode == "flaky" and self.path not in SEEN:
             SEEN.add(self.path)
             return self.error(503, "UNAVAILABLE", "try again")

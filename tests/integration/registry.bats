@@ -299,3 +299,23 @@ assert_store_empty() {
     assert "$(grep -c 'retrying' <<<"$stderr")" == 2
     assert "$(grep -c 'GET /v2/broken/img/manifests/1' "$TESTDIR/fake.log")" == 3
 }
+
+@test "registry: an anonymous Bearer token is fetched when the registry asks" {
+    start_fake_registry
+    run_cbuild --log-level debug pull "$FAKE/token/img:1"
+    digest=$output
+    assert "$stderr" =~ "manifest '1': HTTP 401 Unauthorized \(UNAUTHORIZED: authentication required\); trying again with a token"
+    # The token is never printed.
+    [[ $stderr != *s3cr3t* ]]
+    run_cbuild pull "$FAKE/good/img:1"
+    assert "$output" == "$digest"
+    # One token for the whole pull: the blobs did not ask again.
+    assert "$(grep -c 'GET /token?' "$TESTDIR/fake.log")" == 1
+}
+
+@test "registry: a token server that refuses is reported with both statuses" {
+    start_fake_registry
+    run_cbuild 1 pull "$FAKE/denied/img:1"
+    assert "$stderr" == "cbuild: error: pulling '$FAKE/denied/img:1': manifest '1': HTTP 401 Unauthorized: token: HTTP 401 Unauthorized"
+    assert_store_empty
+}
