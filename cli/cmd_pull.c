@@ -170,7 +170,7 @@ check_config(struct layer_store *s, const struct oci_descriptor *d,
 /* Fetch the config and layers of M, store MAN (its bytes) and TOP (an
    index, or NULL), then name the manifest NAME.  */
 static int
-store_image(struct layer_store *s, struct registry_client *c,
+fetch_image(struct layer_store *s, struct registry_client *c,
             const char *repo, const struct oci_manifest *m,
             const struct fetched *man, const struct fetched *top,
             const char *name, struct cb_error **err)
@@ -220,7 +220,7 @@ pull(struct layer_store *s, const struct image_ref *ref, const char *name,
     goto out;
   if (layer_store_lock(s, err) < 0)
     goto out;
-  rc = store_image(s, c, ref->path, m, man, man == &plat ? &top : NULL, name,
+  rc = fetch_image(s, c, ref->path, m, man, man == &plat ? &top : NULL, name,
                    err);
   layer_store_unlock(s);
   if (rc == 0)
