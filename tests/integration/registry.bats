@@ -319,3 +319,17 @@ assert_store_empty() {
     assert "$stderr" == "cbuild: error: pulling '$FAKE/denied/img:1': manifest '1': HTTP 401 Unauthorized: token: HTTP 401 Unauthorized"
     assert_store_empty
 }
+
+@test "registry: push to a digest reference needs the image's own digest" {
+    import_tiny "$REGISTRY/bydigest:1" bydigest >/dev/null
+    digest=$(inspect_field "$REGISTRY/bydigest:1" '["Digest"]')
+    run_cbuild push "$REGISTRY/bydigest:1" "$REGISTRY/bydigest@$digest"
+    assert "$output" == "$digest"
+    export CBUILD_ROOT=$TESTDIR/store2
+    run_cbuild pull "$REGISTRY/bydigest@$digest"
+    assert "$output" == "$digest"
+    export CBUILD_ROOT=$TESTDIR/store
+    other=sha256:$(printf '%064d' 0)
+    run_cbuild 2 push "$REGISTRY/bydigest:1" "$REGISTRY/bydigest@$other"
+    assert "$stderr" =~ "the image's manifest digest is $digest, not $other"
+}
