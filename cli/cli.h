@@ -24,6 +24,8 @@ extern const struct cli_command cli_cmd_import;
 extern const struct cli_command cli_cmd_inspect;
 extern const struct cli_command cli_cmd_load;
 extern const struct cli_command cli_cmd_prune;
+extern const struct cli_command cli_cmd_pull;
+extern const struct cli_command cli_cmd_push;
 extern const struct cli_command cli_cmd_rmi;
 extern const struct cli_command cli_cmd_save;
 extern const struct cli_command cli_cmd_tag;

@@ -24,6 +24,8 @@ static const struct cli_command *const commands[] = {
   &cli_cmd_save,
   &cli_cmd_load,
   &cli_cmd_export,
+  &cli_cmd_pull,
+  &cli_cmd_push,
   &cli_cmd_parse,
   &cli_cmd_debug_expand,
   &cli_cmd_unshare,

@@ -9,7 +9,8 @@ build_pkgs=(meson ninja-build gcc pkg-config python3 libarchive-dev libssl-dev
     libdeflate-dev busybox-static)
 # The tools whose acceptance of cbuild's output the tests check, and what
 # rootless podman needs (newuidmap).
-test_pkgs=(bats diffutils gzip zstd tar skopeo umoci podman runc uidmap)
+test_pkgs=(bats diffutils gzip zstd tar skopeo umoci podman runc uidmap
+    docker-registry)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = --test ]; then

@@ -145,3 +145,74 @@ skip_if_root() {
 skip_unless_root() {
     [ "$(id -u)" -eq 0 ] || skip "not root: $1"
 }
+
+# start_registry DIR: run a Docker distribution registry (docker-registry,
+# no root needed) on a free 127.0.0.1 port, storing into DIR, and wait
+# until /v2/ answers.  Sets REGISTRY (127.0.0.1:PORT) and REGISTRY_PID;
+# stop it with stop_registry.  Skips the test when the registry is not
+# installed.
+start_registry() {
+    local dir=$1 port i
+    command -v docker-registry >/dev/null 2>&1 || skip "docker-registry is not installed"
+    mkdir -p "$dir/storage"
+    port=$(free_port)
+    cat >"$dir/config.yml" <<EOC
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $dir/storage
+http:
+  addr: 127.0.0.1:$port
+EOC
+    # fd 3 is bats' own: a background child must not hold it.
+    docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 3>&- &
+    REGISTRY_PID=$!
+    REGISTRY=127.0.0.1:$port
+    export REGISTRY REGISTRY_PID
+    for ((i = 0; i < 100; i++)); do
+        if http_status "http://$REGISTRY/v2/" | grep -q '^200$'; then
+            return 0
+        fi
+        kill -0 "$REGISTRY_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "the registry did not start:" >&2
+    cat "$dir/registry.log" >&2
+    stop_registry
+    return 1
+}
+
+stop_registry() {
+    if [ -n "${REGISTRY_PID:-}" ]; then
+        kill "$REGISTRY_PID" 2>/dev/null || true
+        wait "$REGISTRY_PID" 2>/dev/null || true
+        REGISTRY_PID=
+    fi
+}
+
+# A TCP port on 127.0.0.1 that nothing listens on (now).
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# http_status URL [METHOD [CONTENT_TYPE [BODY_FILE]]]: the HTTP status of
+# a request (0 when nothing answered), through python3.
+http_status() {
+    python3 - "$@" <<'EOP'
+import sys, urllib.request, urllib.error
+url = sys.argv[1]
+method = sys.argv[2] if len(sys.argv) > 2 else "GET"
+data = open(sys.argv[4], "rb").read() if len(sys.argv) > 4 else None
+req = urllib.request.Request(url, data=data, method=method)
+if len(sys.argv) > 3:
+    req.add_header("Content-Type", sys.argv[3])
+try:
+    print(urllib.request.urlopen(req, timeout=5).status)
+except urllib.error.HTTPError as e:
+    print(e.code)
+except Exception:
+    print(0)
+EOP
+}

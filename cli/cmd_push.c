@@ -1,0 +1,173 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/cli_store.h"
+#include "common/cleanup.h"
+#include "common/fs.h"
+#include "common/log.h"
+#include "layers/image.h"
+#include "layers/oci.h"
+#include "layers/store.h"
+#include "registry/client.h"
+#include "registry/reference.h"
+#include "common/banned.h"
+
+static const char usage[] =
+  "usage: cbuild push [--root DIR] [--digestfile FILE] IMAGE [DEST]\n"
+  "\n"
+  "Upload IMAGE (a name, an ID or a digest in the store) to a registry, as\n"
+  "DEST (NAME[:TAG]; default IMAGE itself, so \"host:5000/app:1\" goes to\n"
+  "host:5000).  Blobs the registry already has are not sent again.\n"
+  "Prints the digest of the pushed manifest.\n"
+  "\n"
+  "Options:\n"
+  "  --digestfile FILE   also write the digest to FILE\n"
+  "\n"
+  "Registries on localhost, 127.0.0.1 or [::1] are spoken to over plain\n"
+  "HTTP, all others over HTTPS.  Anonymous registry tokens are fetched\n"
+  "when asked for; logins are not supported yet.\n";
+
+struct push_opts {
+  const char *digestfile;
+};
+
+static int
+push_opt(void *data, int id, const char *arg, struct cb_error **err)
+{
+  struct push_opts *o = data;
+
+  o->digestfile = arg;
+  return 0;
+}
+
+/* Upload blob D from the store unless the registry has it.  */
+static int
+push_blob(struct layer_store *s, struct registry_client *c, const char *repo,
+          const struct oci_descriptor *d, struct cb_error **err)
+{
+  cleanup_close int fd = -1;
+  char ds[CB_DIGEST_STR_LEN];
+  struct stat st;
+  bool exists = false;
+
+  if (registry_blob_exists(c, repo, &d->digest, &exists, err) < 0)
+    return -1;
+  cb_digest_str(&d->digest, ds);
+  if (exists) {
+    cb_log(CB_LOG_INFO, "blob %.19s: already in the registry", ds);
+    return 0;
+  }
+  cb_log(CB_LOG_INFO, "blob %.19s: uploading %llu bytes", ds,
+         (unsigned long long)d->size);
+  fd = layer_store_blob_open(s, &d->digest, err);
+  if (fd < 0)
+    return -1;
+  if (fstat(fd, &st) < 0)
+    return cb_fail_errno(err, "stat blob");
+  if ((uint64_t)st.st_size != d->size)
+    return cb_fail(err, CB_ERR_DIGEST, 0,
+                   "the stored blob has %lld bytes, the manifest says %llu",
+                   (long long)st.st_size, (unsigned long long)d->size);
+  return registry_put_blob(c, repo, &d->digest, d->size, fd, err);
+}
+
+static int
+push(struct layer_store *s, const struct store_image *img,
+     const struct image_ref *dest, struct cb_error **err)
+{
+  cleanup_registry_client struct registry_client *c = NULL;
+  cleanup_free char *buf = NULL;
+  char ds[CB_DIGEST_STR_LEN];
+  size_t len;
+
+  cb_digest_str(&img->manifest_digest, ds);
+  if (dest->digest != NULL && dest->tag == NULL && strcmp(dest->digest, ds))
+    return cb_fail(err, CB_ERR_USAGE, 0,
+                   "the image's manifest digest is %s, not %s", ds,
+                   dest->digest);
+  c = registry_client_new(dest->domain, err);
+  if (c == NULL)
+    return -1;
+  if (push_blob(s, c, dest->path, &img->manifest->config, err) < 0)
+    return cb_wrap(err, "config");
+  for (size_t i = 0; i < img->manifest->n_layers; i++) {
+    if (push_blob(s, c, dest->path, &img->manifest->layers[i], err) < 0)
+      return cb_wrap(err, "layer %zu", i + 1);
+  }
+  if (layer_store_blob_read(s, &img->manifest_digest, OCI_MAX_MANIFEST_SIZE,
+                            &buf, &len, err) < 0)
+    return -1;
+  return registry_put_manifest(c, dest->path,
+                               dest->tag != NULL ? dest->tag : ds,
+                               img->manifest->media_type, buf, len, err);
+}
+
+static int
+write_digestfile(const char *path, const char *digest, struct cb_error **err)
+{
+  cleanup_close int fd =
+    open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+  if (fd < 0)
+    return cb_fail_errno(err, "cannot open '%s'", path);
+  if (cb_write_all(fd, digest, strlen(digest), err) < 0)
+    return cb_wrap(err, "'%s'", path);
+  return 0;
+}
+
+static int
+run(int argc, char **argv, struct cb_error **err)
+{
+  static const struct cli_opt opts[] = {
+    { "digestfile", 0, true, 'D' },
+    { NULL, 0, false, 0 },
+  };
+  cleanup_layer_store struct layer_store *s = NULL;
+  cleanup_free char *name = NULL;
+  struct push_opts o = { NULL };
+  struct store_image img;
+  struct image_ref dest;
+  char ds[CB_DIGEST_STR_LEN];
+  int first = 0;
+  int rc = cli_parse(&cli_cmd_push, argc, argv, opts, true, push_opt, &o,
+                     &first, err);
+
+  if (rc != 0)
+    return rc < 0 ? -1 : 0;
+  if (argc - first < 1 || argc - first > 2)
+    return cli_usage_error(&cli_cmd_push, err, "expected IMAGE and maybe DEST");
+  if (image_ref_parse(argv[argc - 1], &dest, err) < 0)
+    return -1;
+  image_ref_normalize(&dest);
+  name = image_ref_string(&dest);
+  s = cli_store_open(err);
+  if (s == NULL || layer_store_resolve(s, argv[first], &img, err) < 0) {
+    image_ref_release(&dest);
+    return -1;
+  }
+  rc = push(s, &img, &dest, err);
+  cb_digest_str(&img.manifest_digest, ds);
+  store_image_release(&img);
+  image_ref_release(&dest);
+  if (rc < 0)
+    return cb_wrap(err, "pushing '%s'", name);
+  if (o.digestfile != NULL && write_digestfile(o.digestfile, ds, err) < 0)
+    return -1;
+  printf("%s\n", ds);
+  return 0;
+}
+
+const struct cli_command cli_cmd_push = {
+  .name = "push",
+  .summary = "upload an image to a registry",
+  .usage = usage,
+  .run = run,
+};

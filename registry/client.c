@@ -1,0 +1,930 @@
+#include "config.h"
+
+#include "registry/client.h"
+#include "registry/client-internal.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/banned.h"
+
+/* The distribution spec lets registries refuse manifests over 4 MiB
+   (layers/oci.h has the same bound for parsing).  */
+#define MAX_MANIFEST_SIZE (4u * 1024 * 1024)
+/* Tries of one request when it fails in a way that may pass (a refused
+   or dropped connection, 429, 502, ...), and the pauses between them.  */
+#define MAX_ATTEMPTS 3
+static const unsigned retry_delay_ms[MAX_ATTEMPTS - 1] = { 250, 1000 };
+/* What is kept of an error response body: enough for the JSON errors
+   array, not more.  */
+#define MAX_ERROR_BODY (64u * 1024)
+
+struct registry_client {
+  CURL *curl;
+  char *base; /* "https://host:port"; owned */
+  char errbuf[CURL_ERROR_SIZE];
+  bool transient; /* the last request failed in a way that may pass */
+  bool retry_now; /* ... and may be tried again at once (new token) */
+  char *token;       /* anonymous Bearer token; owned, never logged */
+  char *token_scope; /* the scope it was asked for; owned */
+};
+
+/* One request and what came back.  With FOLLOWLOCATION, every response
+   of a redirect chain starts with a status line: the header callback
+   then forgets what the previous one said.  */
+struct response {
+  char *status_line;  /* "HTTP/1.1 404 Not Found", CRLF stripped; owned */
+  char *content_type; /* owned */
+  char *location;     /* owned */
+  char *content_digest; /* Docker-Content-Digest; owned */
+  char *www_authenticate; /* owned */
+  const struct cb_sink *sink; /* a 2xx body goes here when not NULL */
+  struct cb_hasher *hasher;   /* and is hashed when not NULL */
+  size_t max;                 /* the bound of a 2xx body */
+  uint64_t received;          /* 2xx body bytes */
+  bool toobig;
+  struct cb_buf body;    /* a 2xx body when there is no sink */
+  struct cb_buf errbody; /* the start of a non-2xx body */
+  struct cb_error *sink_err;
+};
+
+/* A request body: LEN bytes at MEM, or SIZE bytes read from FD and
+   checked against WANT as they go.  */
+struct upload {
+  const char *mem;
+  size_t len, off;
+  int fd;
+  uint64_t size, sent;
+  struct cb_hasher *hasher;
+  const struct cb_digest *want;
+  int read_errno;
+  bool bad_content; /* short, long, or another digest */
+};
+
+static void
+free_secret(char *s)
+{
+  if (s != NULL)
+    explicit_bzero(s, strlen(s));
+  free(s);
+}
+
+static void
+response_release(struct response *r)
+{
+  free(r->status_line);
+  free(r->content_type);
+  free(r->location);
+  free(r->content_digest);
+  free(r->www_authenticate);
+  cb_buf_release(&r->body);
+  cb_buf_release(&r->errbody);
+  cb_error_free(r->sink_err);
+}
+
+bool
+registry_domain_is_insecure(const char *domain)
+{
+  static const char *const loopback[] = { "localhost", "127.0.0.1", "[::1]" };
+  size_t n;
+
+  if (domain[0] == '[') {
+    const char *end = strchr(domain, ']');
+
+    n = end == NULL ? strlen(domain) : (size_t)(end - domain) + 1;
+  } else {
+    n = strcspn(domain, ":");
+  }
+  for (size_t i = 0; i < CB_N_ELEMENTS(loopback); i++) {
+    if (strlen(loopback[i]) == n && strncasecmp(domain, loopback[i], n) == 0)
+      return true;
+  }
+  return false;
+}
+
+static bool
+valid_domain(const char *d)
+{
+  if (*d == '\0')
+    return false;
+  for (; *d != '\0'; d++) {
+    if (!((*d >= 'a' && *d <= 'z') || (*d >= 'A' && *d <= 'Z') ||
+          (*d >= '0' && *d <= '9') || strchr(".-:[]", *d) != NULL))
+      return false;
+  }
+  return true;
+}
+
+struct registry_client *
+registry_client_new(const char *domain, struct cb_error **err)
+{
+  struct registry_client *c;
+  const char *host = domain;
+
+  if (!valid_domain(domain))
+    return cb_fail_null(err, CB_ERR_USAGE, 0, "invalid registry '%s'",
+                        domain);
+  if (strcmp(domain, "docker.io") == 0)
+    host = "registry-1.docker.io";
+  /* Thread-safe and counted since libcurl 7.84.  */
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    return cb_fail_null(err, CB_ERR_SYSTEM, 0, "cannot initialise libcurl");
+  c = cb_xcalloc(1, sizeof(*c));
+  c->curl = curl_easy_init();
+  if (c->curl == NULL) {
+    free(c);
+    curl_global_cleanup();
+    return cb_fail_null(err, CB_ERR_SYSTEM, 0, "cannot initialise libcurl");
+  }
+  c->base = cb_xasprintf("%s://%s",
+                         registry_domain_is_insecure(domain) ? "http" : "https",
+                         host);
+  return c;
+}
+
+void
+registry_client_free(struct registry_client *c)
+{
+  if (c == NULL)
+    return;
+  curl_easy_cleanup(c->curl);
+  free_secret(c->token);
+  free(c->token_scope);
+  free(c->base);
+  free(c);
+  curl_global_cleanup();
+}
+
+void
+registry_client_freep(struct registry_client **c)
+{
+  registry_client_free(*c);
+  *c = NULL;
+}
+
+/* --- callbacks --- */
+
+static char *
+header_value(const char *line, size_t len, const char *name)
+{
+  size_t n = strlen(name);
+  const char *v, *end = line + len;
+
+  if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
+    return NULL;
+  v = line + n + 1;
+  while (v < end && (*v == ' ' || *v == '\t'))
+    v++;
+  while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+    end--;
+  return cb_xstrndup(v, (size_t)(end - v));
+}
+
+static size_t
+on_header(char *data, size_t size, size_t nitems, void *userdata)
+{
+  struct response *r = userdata;
+  size_t len = size * nitems;
+  char *v;
+
+  if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+    size_t n = len;
+
+    while (n > 0 && (data[n - 1] == '\r' || data[n - 1] == '\n'))
+      n--;
+    free(r->status_line);
+    free(r->content_type);
+    free(r->location);
+    free(r->content_digest);
+    free(r->www_authenticate);
+    r->www_authenticate = NULL;
+    r->status_line = cb_xstrndup(data, n);
+    r->content_type = NULL;
+    r->location = NULL;
+    r->content_digest = NULL;
+  } else if ((v = header_value(data, len, "Content-Type")) != NULL) {
+    free(r->content_type);
+    r->content_type = v;
+  } else if ((v = header_value(data, len, "Location")) != NULL) {
+    free(r->location);
+    r->location = v;
+  } else if ((v = header_value(data, len, "Docker-Content-Digest")) != NULL) {
+    free(r->content_digest);
+    r->content_digest = v;
+  } else if ((v = header_value(data, len, "WWW-Authenticate")) != NULL) {
+    free(r->www_authenticate);
+    r->www_authenticate = v;
+  }
+  return len;
+}
+
+static size_t
+on_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+  struct response *r = ((void **)userdata)[0];
+  CURL *curl = ((void **)userdata)[1];
+  size_t len = size * nmemb;
+  long status = 0;
+
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  if (status < 200 || status > 299) {
+    if (r->errbody.len < MAX_ERROR_BODY)
+      cb_buf_add(&r->errbody, data,
+                 len < MAX_ERROR_BODY - r->errbody.len
+                   ? len
+                   : MAX_ERROR_BODY - r->errbody.len);
+    return len;
+  }
+  if (len > r->max || r->received > r->max - len) {
+    r->toobig = true;
+    return 0; /* CURLE_WRITE_ERROR */
+  }
+  r->received += len;
+  if (r->hasher != NULL)
+    cb_hasher_update(r->hasher, data, len);
+  if (r->sink == NULL) {
+    cb_buf_add(&r->body, data, len);
+    return len;
+  }
+  if (cb_sink_write(r->sink, data, len, &r->sink_err) < 0)
+    return 0;
+  return len;
+}
+
+static size_t
+on_read(char *buf, size_t size, size_t nitems, void *userdata)
+{
+  struct upload *u = userdata;
+  size_t room = size * nitems;
+  ssize_t n;
+
+  if (u->mem != NULL) {
+    size_t left = u->len - u->off;
+
+    n = (ssize_t)(room < left ? room : left);
+    memcpy(buf, u->mem + u->off, (size_t)n);
+    u->off += (size_t)n;
+    return (size_t)n;
+  }
+  if (room > u->size - u->sent)
+    room = (size_t)(u->size - u->sent);
+  do
+    n = room == 0 ? 0 : read(u->fd, buf, room);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    u->read_errno = errno;
+    return CURL_READFUNC_ABORT;
+  }
+  cb_hasher_update(u->hasher, buf, (size_t)n);
+  u->sent += (uint64_t)n;
+  if (n == 0) {
+    struct cb_digest got;
+
+    cb_hasher_peek(u->hasher, &got);
+    if (u->sent != u->size || !cb_digest_equal(&got, u->want)) {
+      u->bad_content = true;
+      return CURL_READFUNC_ABORT;
+    }
+  }
+  return (size_t)n;
+}
+
+/* --- requests --- */
+
+/* Set up the handle for METHOD ("GET", "HEAD", "POST", "PUT") on URL,
+   with the options every request shares.  */
+static void
+prepare(struct registry_client *c, const char *method, const char *url,
+        struct curl_slist *headers, struct response *r, void *body_ctx[2])
+{
+  CURL *h = c->curl;
+
+  curl_easy_reset(h); /* keeps the connection cache */
+  c->errbuf[0] = '\0';
+  c->transient = false;
+  c->retry_now = false;
+  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_USERAGENT, "cbuild/" CBUILD_VERSION);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
+  /* A transfer stalled below 1 byte/s for a minute is given up.  */
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
+  body_ctx[0] = r;
+  body_ctx[1] = h;
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, body_ctx);
+  if (c->token != NULL) {
+    /* libcurl sends it to this host only, not where it is redirected.  */
+    curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
+    curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, c->token);
+  }
+  if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
+    /* Blob downloads are often redirected to a CDN.  libcurl does not
+       send credentials to another host it is redirected to.  */
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
+  }
+  if (strcmp(method, "HEAD") == 0)
+    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  if (strcmp(method, "POST") == 0) {
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+  }
+}
+
+static long
+status_of(struct registry_client *c)
+{
+  long status = 0;
+
+  curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+  return status;
+}
+
+char *
+registry_error_text(const char *body, size_t len)
+{
+  json_t *j, *e, *code, *msg;
+  struct cb_buf out = CB_BUF_INIT;
+
+  if (len == 0)
+    return NULL;
+  j = json_loadb(body, len, 0, NULL);
+  e = json_array_get(json_object_get(j, "errors"), 0);
+  code = json_object_get(e, "code");
+  msg = json_object_get(e, "message");
+  if (json_is_string(code))
+    cb_buf_adds(&out, json_string_value(code));
+  if (json_is_string(msg) && json_string_length(msg) > 0) {
+    if (out.len > 0)
+      cb_buf_adds(&out, ": ");
+    cb_buf_adds(&out, json_string_value(msg));
+  }
+  json_decref(j);
+  if (out.len == 0)
+    return NULL;
+  if (out.len > REGISTRY_MAX_ERROR_TEXT)
+    cb_buf_truncate(&out, REGISTRY_MAX_ERROR_TEXT);
+  for (size_t i = 0; i < out.len; i++) {
+    if ((unsigned char)out.data[i] < 0x20 || out.data[i] == 0x7f)
+      out.data[i] = '?';
+  }
+  return cb_buf_detach(&out, NULL);
+}
+
+const char *
+registry_status_reason(const char *line)
+{
+  const char *sp;
+
+  if (line == NULL)
+    return "";
+  /* "HTTP/1.1 404 Not Found": the reason follows the second space.  */
+  sp = strchr(line, ' ');
+  sp = sp == NULL ? NULL : strchr(sp + 1, ' ');
+  if (sp == NULL)
+    return "";
+  for (const char *p = sp; *p != '\0'; p++) {
+    if ((unsigned char)*p < 0x20 || *p == 0x7f)
+      return "";
+  }
+  return sp;
+}
+
+static int fetch_token(struct registry_client *c,
+                       const struct registry_challenge *ch,
+                       struct cb_error **err);
+
+/* A 401 with a Bearer challenge: get a token for its scope, unless the
+   token we sent was for that very scope (then it is not enough).
+   Returns 1 when a new token is there, 0 when not, -1 on error.  */
+static int
+answer_challenge(struct registry_client *c, const char *header,
+                 struct cb_error **err)
+{
+  struct registry_challenge ch = { 0 };
+  const char *scope;
+  int rc = 0;
+
+  if (header == NULL || registry_parse_challenge(header, &ch) < 0)
+    return 0;
+  scope = ch.scope != NULL ? ch.scope : "";
+  if (strcasecmp(ch.scheme, "Bearer") == 0 && ch.realm != NULL &&
+      (c->token == NULL || strcmp(c->token_scope, scope) != 0))
+    rc = fetch_token(c, &ch, err) < 0 ? -1 : 1;
+  registry_challenge_release(&ch);
+  return rc;
+}
+
+/* "HTTP 404 Not Found (MANIFEST_UNKNOWN: manifest unknown)".  For a 401
+   that a new token may answer, the token is fetched and the error marked
+   to be tried again at once.  */
+static int
+fail_status(struct registry_client *c, const struct response *r,
+            const char *what, struct cb_error **err)
+{
+  cleanup_free char *text =
+    registry_error_text(r->errbody.data, r->errbody.len);
+  long status = status_of(c);
+  int auth = 0;
+
+  if (status == 401) {
+    auth = answer_challenge(c, r->www_authenticate, err);
+    if (auth < 0)
+      return cb_wrap(err, "%s: HTTP %ld%s", what, status,
+                     registry_status_reason(r->status_line));
+  }
+  cb_fail(err, CB_ERR_REGISTRY, 0, "%s: HTTP %ld%s%s%s%s", what, status,
+          registry_status_reason(r->status_line), text != NULL ? " (" : "",
+          text != NULL ? text : "", text != NULL ? ")" : "");
+  c->transient = status == 429 || status == 500 || status == 502 ||
+                 status == 503 || status == 504 || auth == 1;
+  c->retry_now = auth == 1;
+  return -1;
+}
+
+/* Run the prepared request.  A transport failure becomes an error naming
+   WHAT; the HTTP status is left to the caller.  */
+static int
+perform(struct registry_client *c, struct response *r,
+        const struct upload *u, const char *what, struct cb_error **err)
+{
+  CURLcode rc = curl_easy_perform(c->curl);
+
+  if (rc == CURLE_OK)
+    return 0;
+  if (r->sink_err != NULL) {
+    *err = steal_ptr(&r->sink_err);
+    return cb_wrap(err, "%s", what);
+  }
+  if (r->toobig)
+    return cb_fail(err, CB_ERR_UNSAFE, 0, "%s: more than %zu bytes", what,
+                   r->max);
+  if (u != NULL && u->read_errno != 0)
+    return cb_fail(err, CB_ERR_SYSTEM, u->read_errno, "%s: read", what);
+  if (u != NULL && u->bad_content)
+    return cb_fail(err, CB_ERR_DIGEST, 0,
+                   "%s: the local content does not match its digest", what);
+  c->transient = rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT ||
+                 rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR ||
+                 rc == CURLE_GOT_NOTHING || rc == CURLE_PARTIAL_FILE ||
+                 rc == CURLE_HTTP2 || rc == CURLE_HTTP2_STREAM;
+  return cb_fail(err, CB_ERR_REGISTRY, 0, "%s: %s", what,
+                 c->errbuf[0] != '\0' ? c->errbuf : curl_easy_strerror(rc));
+}
+
+/* After failed attempt ATTEMPT (from 1) of a request: when the failure
+   may pass and tries remain, log and drop *ERR, wait, and return true.  */
+static bool
+retry(struct registry_client *c, int attempt, struct cb_error **err)
+{
+  unsigned ms;
+  struct timespec ts;
+
+  if (!c->transient || attempt >= MAX_ATTEMPTS)
+    return false;
+  if (c->retry_now) {
+    cb_log(CB_LOG_INFO, "%s; trying again with a token", (*err)->msg);
+    cb_error_free(*err);
+    *err = NULL;
+    return true;
+  }
+  ms = retry_delay_ms[attempt - 1];
+  cb_log(CB_LOG_INFO, "%s; retrying in %u ms", (*err)->msg, ms);
+  cb_error_free(*err);
+  *err = NULL;
+  ts.tv_sec = ms / 1000;
+  ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+  while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+    ;
+  return true;
+}
+
+/* The token URL: REALM with service and scope added to its query.  New
+   string, or NULL when REALM is not an http(s) URL.  */
+static char *
+token_url(const struct registry_challenge *ch)
+{
+  cleanup_free char *service = NULL;
+  cleanup_free char *scope = NULL;
+  CURLU *u = curl_url();
+  char *curl_out = NULL;
+  char *out = NULL;
+
+  if (u == NULL)
+    abort();
+  if (ch->service != NULL)
+    service = cb_xasprintf("service=%s", ch->service);
+  if (ch->scope != NULL)
+    scope = cb_xasprintf("scope=%s", ch->scope);
+  if ((strncasecmp(ch->realm, "https://", 8) == 0 ||
+       strncasecmp(ch->realm, "http://", 7) == 0) &&
+      curl_url_set(u, CURLUPART_URL, ch->realm, 0) == CURLUE_OK &&
+      (service == NULL ||
+       curl_url_set(u, CURLUPART_QUERY, service,
+                    CURLU_APPENDQUERY | CURLU_URLENCODE) == CURLUE_OK) &&
+      (scope == NULL ||
+       curl_url_set(u, CURLUPART_QUERY, scope,
+                    CURLU_APPENDQUERY | CURLU_URLENCODE) == CURLUE_OK) &&
+      curl_url_get(u, CURLUPART_URL, &curl_out, 0) == CURLUE_OK)
+    out = cb_xstrdup(curl_out);
+  curl_free(curl_out);
+  curl_url_cleanup(u);
+  return out;
+}
+
+/* The token of a token server's answer ({"token": T} or
+   {"access_token": T}): a new string, or NULL when there is none or it
+   holds characters a header cannot.  */
+static char *
+token_of(const struct cb_buf *body)
+{
+  json_t *j = json_loadb(body->data == NULL ? "" : body->data, body->len, 0,
+                         NULL);
+  json_t *t = json_object_get(j, "token");
+  const char *s;
+  char *out = NULL;
+
+  if (!json_is_string(t) || json_string_length(t) == 0)
+    t = json_object_get(j, "access_token");
+  s = json_is_string(t) ? json_string_value(t) : "";
+  for (const char *p = s; *p != '\0'; p++) {
+    if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
+      s = "";
+      break;
+    }
+  }
+  if (*s != '\0')
+    out = cb_xstrdup(s);
+  json_decref(j);
+  return out;
+}
+
+/* Ask the token server of CH for an anonymous token (distribution
+   "token authentication"), and keep it for the next requests.  */
+static int
+fetch_token(struct registry_client *c, const struct registry_challenge *ch,
+            struct cb_error **err)
+{
+  cleanup_free char *url = token_url(ch);
+  struct response r = { .max = MAX_ERROR_BODY };
+  void *body_ctx[2];
+  char *token = NULL;
+  long status;
+  int rc;
+
+  if (url == NULL)
+    return cb_fail(err, CB_ERR_REGISTRY, 0,
+                   "token realm '%.200s' is not an http(s) URL", ch->realm);
+  free_secret(c->token);
+  c->token = NULL;
+  prepare(c, "GET", url, NULL, &r, body_ctx);
+  rc = perform(c, &r, NULL, "token", err);
+  status = status_of(c);
+  if (rc == 0 && status != 200)
+    rc = cb_fail(err, CB_ERR_REGISTRY, 0, "token: HTTP %ld%s", status,
+                 registry_status_reason(r.status_line));
+  if (rc == 0 && (token = token_of(&r.body)) == NULL)
+    rc = cb_fail(err, CB_ERR_REGISTRY, 0, "token: the answer holds no token");
+  if (r.body.data != NULL)
+    explicit_bzero(r.body.data, r.body.len);
+  response_release(&r);
+  if (rc < 0)
+    return -1;
+  c->token = token;
+  free(c->token_scope);
+  c->token_scope = cb_xstrdup(ch->scope != NULL ? ch->scope : "");
+  return 0;
+}
+
+/* The media type of a Content-Type value: parameters and blanks
+   dropped.  New string.  */
+static char *
+bare_media_type(const char *ct)
+{
+  size_t n;
+
+  if (ct == NULL)
+    return cb_xstrdup("");
+  n = strcspn(ct, "; \t");
+  return cb_xstrndup(ct, n);
+}
+
+/* A manifest whose bytes hash to GOT must match the digest it was asked
+   by (REFERENCE, when one) and the one the registry claims (CLAIMED, the
+   Docker-Content-Digest header, when it is a sha256 one).  */
+static int
+check_manifest_digest(const struct cb_digest *got, const char *reference,
+                      const char *claimed, const char *what,
+                      struct cb_error **err)
+{
+  struct cb_error *ignored = NULL;
+  char s[CB_DIGEST_STR_LEN];
+  struct cb_digest want;
+
+  cb_digest_str(got, s);
+  if (strncmp(reference, "sha256:", 7) == 0) {
+    if (cb_digest_parse(reference, &want, err) < 0)
+      return -1;
+    if (!cb_digest_equal(got, &want))
+      return cb_fail(err, CB_ERR_DIGEST, 0,
+                     "%s: the registry sent content of digest %s", what, s);
+  }
+  if (claimed == NULL || strncmp(claimed, "sha256:", 7) != 0)
+    return 0;
+  if (cb_digest_parse(claimed, &want, &ignored) < 0) {
+    cb_error_free(ignored);
+    return cb_fail(err, CB_ERR_REGISTRY, 0,
+                   "%s: invalid Docker-Content-Digest header", what);
+  }
+  if (!cb_digest_equal(got, &want))
+    return cb_fail(err, CB_ERR_DIGEST, 0,
+                   "%s: the registry says %.80s but sent content of "
+                   "digest %s",
+                   what, claimed, s);
+  return 0;
+}
+
+static int
+get_manifest_once(struct registry_client *c, const char *url,
+                  const char *reference, const char *what, char **buf,
+                  size_t *len, char **media_type, struct cb_digest *digest,
+                  struct cb_error **err)
+{
+  struct curl_slist *headers =
+    curl_slist_append(NULL, "Accept: " REGISTRY_ACCEPT_MANIFESTS);
+  struct response r = { .max = MAX_MANIFEST_SIZE };
+  void *body_ctx[2];
+  struct cb_digest got;
+  int rc;
+
+  if (headers == NULL)
+    abort();
+  prepare(c, "GET", url, headers, &r, body_ctx);
+  rc = perform(c, &r, NULL, what, err);
+  if (rc == 0 && status_of(c) != 200)
+    rc = fail_status(c, &r, what, err);
+  if (rc == 0) {
+    cb_digest_of(r.body.data == NULL ? "" : r.body.data, r.body.len, &got);
+    rc = check_manifest_digest(&got, reference, r.content_digest, what, err);
+  }
+  if (rc == 0) {
+    *media_type = bare_media_type(r.content_type);
+    *digest = got;
+    *buf = cb_buf_detach(&r.body, len);
+  }
+  curl_slist_free_all(headers);
+  response_release(&r);
+  return rc;
+}
+
+int
+registry_get_manifest(struct registry_client *c, const char *repo,
+                      const char *reference, char **buf, size_t *len,
+                      char **media_type, struct cb_digest *digest,
+                      struct cb_error **err)
+{
+  cleanup_free char *url =
+    cb_xasprintf("%s/v2/%s/manifests/%s", c->base, repo, reference);
+  cleanup_free char *what = cb_xasprintf("manifest '%s'", reference);
+
+  for (int attempt = 1;; attempt++) {
+    if (get_manifest_once(c, url, reference, what, buf, len, media_type,
+                          digest, err) == 0)
+      return 0;
+    if (!retry(c, attempt, err))
+      return -1;
+  }
+}
+
+static int
+get_blob_once(struct registry_client *c, const char *url, const char *what,
+              const struct cb_digest *digest, uint64_t size,
+              const struct cb_sink *sink, struct cb_error **err)
+{
+  cleanup_hasher struct cb_hasher *hasher = cb_hasher_new();
+  struct response r = { .sink = sink, .hasher = hasher };
+  void *body_ctx[2];
+  struct cb_digest got;
+  int rc;
+
+  r.max = size > SIZE_MAX ? SIZE_MAX : (size_t)size;
+  prepare(c, "GET", url, NULL, &r, body_ctx);
+  rc = perform(c, &r, NULL, what, err);
+  if (rc == 0 && status_of(c) != 200)
+    rc = fail_status(c, &r, what, err);
+  if (rc == 0) {
+    cb_hasher_peek(hasher, &got);
+    if (r.received != size)
+      rc = cb_fail(err, CB_ERR_DIGEST, 0,
+                   "%s: the registry sent %llu bytes, not %llu", what,
+                   (unsigned long long)r.received, (unsigned long long)size);
+    else if (!cb_digest_equal(&got, digest))
+      rc = cb_fail(err, CB_ERR_DIGEST, 0,
+                   "%s: the registry sent content of another digest", what);
+  }
+  /* The sink cannot take back what it was given.  */
+  if (rc < 0 && r.received > 0)
+    c->transient = false;
+  response_release(&r);
+  return rc;
+}
+
+int
+registry_get_blob(struct registry_client *c, const char *repo,
+                  const struct cb_digest *digest, uint64_t size,
+                  const struct cb_sink *sink, struct cb_error **err)
+{
+  char ds[CB_DIGEST_STR_LEN];
+  cleanup_free char *url = NULL;
+  cleanup_free char *what = NULL;
+
+  cb_digest_str(digest, ds);
+  url = cb_xasprintf("%s/v2/%s/blobs/%s", c->base, repo, ds);
+  what = cb_xasprintf("blob %.19s", ds);
+  for (int attempt = 1;; attempt++) {
+    if (get_blob_once(c, url, what, digest, size, sink, err) == 0)
+      return 0;
+    if (!retry(c, attempt, err))
+      return -1;
+  }
+}
+
+int
+registry_blob_exists(struct registry_client *c, const char *repo,
+                     const struct cb_digest *digest, bool *exists,
+                     struct cb_error **err)
+{
+  char ds[CB_DIGEST_STR_LEN];
+  cleanup_free char *url = NULL;
+  cleanup_free char *what = NULL;
+  struct response r = { .max = 0 };
+  void *body_ctx[2];
+  long status;
+  int rc;
+
+  cb_digest_str(digest, ds);
+  url = cb_xasprintf("%s/v2/%s/blobs/%s", c->base, repo, ds);
+  what = cb_xasprintf("blob %.19s", ds);
+  for (int attempt = 1;; attempt++) {
+    prepare(c, "HEAD", url, NULL, &r, body_ctx);
+    rc = perform(c, &r, NULL, what, err);
+    status = status_of(c);
+    if (rc == 0 && status != 200 && status != 404)
+      rc = fail_status(c, &r, what, err);
+    response_release(&r);
+    memset(&r, 0, sizeof(r));
+    if (rc == 0) {
+      *exists = status == 200;
+      return 0;
+    }
+    if (!retry(c, attempt, err))
+      return -1;
+  }
+}
+
+/* POST .../blobs/uploads/ and return the upload URL, resolved against
+   the request URL and with "digest=" added to its query.  */
+static char *
+start_upload(struct registry_client *c, const char *repo, const char *ds,
+             const char *what, struct cb_error **err)
+{
+  cleanup_free char *url = cb_xasprintf("%s/v2/%s/blobs/uploads/", c->base,
+                                        repo);
+  cleanup_free char *query = cb_xasprintf("digest=%s", ds);
+  struct response r = { .max = 0 };
+  void *body_ctx[2];
+  CURLU *u = NULL;
+  char *curl_out = NULL;
+  char *out = NULL;
+
+  prepare(c, "POST", url, NULL, &r, body_ctx);
+  if (perform(c, &r, NULL, what, err) < 0)
+    goto out;
+  if (status_of(c) != 202) {
+    fail_status(c, &r, what, err);
+    goto out;
+  }
+  if (r.location == NULL) {
+    cb_fail(err, CB_ERR_REGISTRY, 0,
+            "%s: the registry started an upload without a Location", what);
+    goto out;
+  }
+  u = curl_url();
+  if (u == NULL)
+    abort();
+  if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+      curl_url_set(u, CURLUPART_URL, r.location, 0) != CURLUE_OK ||
+      curl_url_set(u, CURLUPART_QUERY, query,
+                    CURLU_APPENDQUERY | CURLU_URLENCODE) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_URL, &curl_out, 0) != CURLUE_OK) {
+    cb_fail(err, CB_ERR_REGISTRY, 0,
+            "%s: the registry gave an invalid upload location", what);
+    goto out;
+  }
+  out = cb_xstrdup(curl_out);
+out:
+  curl_free(curl_out);
+  curl_url_cleanup(u);
+  response_release(&r);
+  return out;
+}
+
+/* PUT BODY to URL with CONTENT_TYPE; the registry must answer 201.  */
+static int
+put(struct registry_client *c, const char *url, const char *content_type,
+    struct upload *body, uint64_t size, const char *what,
+    struct cb_error **err)
+{
+  cleanup_free char *ct = cb_xasprintf("Content-Type: %s", content_type);
+  struct curl_slist *headers = NULL;
+  struct response r = { .max = 0 };
+  void *body_ctx[2];
+  int rc;
+
+  headers = curl_slist_append(headers, ct);
+  /* No "Expect: 100-continue" wait before the body.  */
+  headers = curl_slist_append(headers, "Expect:");
+  if (headers == NULL)
+    abort();
+  prepare(c, "PUT", url, headers, &r, body_ctx);
+  curl_easy_setopt(c->curl, CURLOPT_UPLOAD, 1L);
+  curl_easy_setopt(c->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
+  curl_easy_setopt(c->curl, CURLOPT_READFUNCTION, on_read);
+  curl_easy_setopt(c->curl, CURLOPT_READDATA, body);
+  rc = perform(c, &r, body, what, err);
+  if (rc == 0 && status_of(c) != 201)
+    rc = fail_status(c, &r, what, err);
+  curl_slist_free_all(headers);
+  response_release(&r);
+  return rc;
+}
+
+int
+registry_put_blob(struct registry_client *c, const char *repo,
+                  const struct cb_digest *digest, uint64_t size, int fd,
+                  struct cb_error **err)
+{
+  char ds[CB_DIGEST_STR_LEN];
+  cleanup_free char *what = NULL;
+  off_t start = lseek(fd, 0, SEEK_CUR);
+
+  if (size > INT64_MAX)
+    return cb_fail(err, CB_ERR_UNSAFE, 0, "blob too large");
+  cb_digest_str(digest, ds);
+  what = cb_xasprintf("blob %.19s", ds);
+  if (start < 0)
+    return cb_fail_errno(err, "%s: seek", what);
+  for (int attempt = 1;; attempt++) {
+    cleanup_hasher struct cb_hasher *hasher = cb_hasher_new();
+    struct upload body = { .fd = fd, .size = size, .hasher = hasher,
+                           .want = digest };
+    cleanup_free char *url = NULL;
+
+    if (lseek(fd, start, SEEK_SET) < 0)
+      return cb_fail_errno(err, "%s: seek", what);
+    url = start_upload(c, repo, ds, what, err);
+    if (url != NULL &&
+        put(c, url, "application/octet-stream", &body, size, what, err) == 0)
+      return 0;
+    if (!retry(c, attempt, err))
+      return -1;
+  }
+}
+
+int
+registry_put_manifest(struct registry_client *c, const char *repo,
+                      const char *reference, const char *media_type,
+                      const char *buf, size_t len, struct cb_error **err)
+{
+  cleanup_free char *url =
+    cb_xasprintf("%s/v2/%s/manifests/%s", c->base, repo, reference);
+  cleanup_free char *what = cb_xasprintf("manifest '%s'", reference);
+
+  for (int attempt = 1;; attempt++) {
+    struct upload body = { .mem = buf, .len = len, .fd = -1 };
+
+    if (put(c, url, media_type, &body, len, what, err) == 0)
+      return 0;
+    if (!retry(c, attempt, err))
+      return -1;
+  }
+}

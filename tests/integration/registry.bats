@@ -1,0 +1,335 @@
+#!/usr/bin/env bats
+# cbuild pull and push against a real Docker distribution registry
+# (docker-registry on 127.0.0.1, plain HTTP), checked with skopeo.
+
+load helpers
+
+setup() {
+    TESTDIR=$(mktemp -d "${BATS_TMPDIR:-/tmp}/cbuild-bats.XXXXXX")
+    cbuild_root_setup
+    start_registry "$TESTDIR/registry"
+}
+
+teardown() {
+    stop_fake_registry
+    stop_registry
+    [ -n "${TESTDIR:-}" ] && rm -rf "$TESTDIR"
+}
+
+# Go's name for this machine's architecture, as cbuild uses it.
+host_arch() {
+    case $(uname -m) in
+        x86_64) echo amd64 ;;
+        aarch64) echo arm64 ;;
+        i686 | i386) echo 386 ;;
+        armv7l | armv6l) echo arm ;;
+        *) uname -m ;;
+    esac
+}
+
+# import_busybox NAME: the busybox rootfs as the image NAME; prints its ID.
+import_busybox() {
+    run_cbuild import --timestamp 0 "$(busybox_tar)" "$1"
+    printf '%s\n' "$output"
+}
+
+# import_tiny NAME TEXT: a one-file image; prints its ID.
+import_tiny() {
+    mkdir -p "$TESTDIR/tiny-$2"
+    printf '%s\n' "$2" >"$TESTDIR/tiny-$2/hello.txt"
+    run_cbuild import --timestamp 0 "$TESTDIR/tiny-$2" "$1"
+    printf '%s\n' "$output"
+}
+
+# inspect_field IMAGE EXPR: a field of `cbuild inspect IMAGE` (d is the
+# first element).
+inspect_field() {
+    run_cbuild inspect "$1"
+    printf '%s\n' "$output" >"$TESTDIR/.inspect.json"
+    json_get "$TESTDIR/.inspect.json" "d[0]$2"
+}
+
+skopeo_digest() {
+    skopeo inspect --tls-verify=false "docker://$1" >"$TESTDIR/.skopeo.json"
+    json_get "$TESTDIR/.skopeo.json" 'd["Digest"]'
+}
+
+@test "registry: push sends an image that skopeo reads with the same digest" {
+    skip_unless_cmd skopeo
+    id=$(import_busybox "$REGISTRY/busybox:1")
+    local_digest=$(inspect_field "$REGISTRY/busybox:1" '["Digest"]')
+    run_cbuild push --digestfile "$TESTDIR/digest" "$REGISTRY/busybox:1"
+    assert "$output" == "$local_digest"
+    assert "$(cat "$TESTDIR/digest")" == "$local_digest"
+    assert "$(skopeo_digest "$REGISTRY/busybox:1")" == "$local_digest"
+    # The local image is as it was.
+    assert "$(inspect_field "$REGISTRY/busybox:1" '["Id"]')" == "$id"
+}
+
+@test "registry: a second push skips the blobs the registry has" {
+    import_busybox "$REGISTRY/busybox:1" >/dev/null
+    run_cbuild --log-level info push "$REGISTRY/busybox:1"
+    assert "$stderr" =~ "uploading"
+    first=$output
+    run_cbuild --log-level info push "$REGISTRY/busybox:1" "$REGISTRY/busybox:again"
+    assert "$output" == "$first"
+    assert "$stderr" =~ "already in the registry"
+    [[ $stderr != *uploading* ]]
+}
+
+@test "registry: pull into a fresh store gives the same image and digest" {
+    id=$(import_busybox "$REGISTRY/busybox:1")
+    run_cbuild push "$REGISTRY/busybox:1"
+    pushed=$output
+    export CBUILD_ROOT=$TESTDIR/store2
+    run_cbuild pull "$REGISTRY/busybox:1"
+    assert "$output" == "$pushed"
+    assert "$(inspect_field "$REGISTRY/busybox:1" '["Id"]')" == "$id"
+    assert "$(inspect_field "$REGISTRY/busybox:1" '["Digest"]')" == "$pushed"
+    # Again: nothing to fetch, same answer.
+    run_cbuild --log-level info pull "$REGISTRY/busybox:1"
+    assert "$output" == "$pushed"
+    assert "$stderr" =~ "already in the store"
+    # By digest too; the image can be flattened (every layer checks out).
+    run_cbuild pull "$REGISTRY/busybox@$pushed"
+    assert "$output" == "$pushed"
+    run_cbuild export -o "$TESTDIR/rootfs.tar" "$REGISTRY/busybox:1"
+    tar -tf "$TESTDIR/rootfs.tar" | grep -q '^bin/busybox$'
+}
+
+@test "registry: an image skopeo copied from a cbuild save archive pulls back" {
+    skip_unless_cmd skopeo
+    id=$(import_busybox localhost/saved:1)
+    run_cbuild save -o "$TESTDIR/saved.tar" localhost/saved:1
+    skopeo --insecure-policy copy --dest-tls-verify=false \
+        "oci-archive:$TESTDIR/saved.tar" "docker://$REGISTRY/from-archive:1" >&2
+    remote=$(skopeo_digest "$REGISTRY/from-archive:1")
+    export CBUILD_ROOT=$TESTDIR/store2
+    run_cbuild pull "$REGISTRY/from-archive:1"
+    assert "$output" == "$remote"
+    assert "$(inspect_field "$REGISTRY/from-archive:1" '["Id"]')" == "$id"
+}
+
+@test "registry: Docker schema 2 images pull and push back unchanged" {
+    skip_unless_cmd skopeo
+    id=$(import_tiny localhost/docker:1 docker)
+    run_cbuild save -o "$TESTDIR/saved.tar" localhost/docker:1
+    skopeo --insecure-policy copy --format v2s2 --dest-tls-verify=false \
+        "oci-archive:$TESTDIR/saved.tar" "docker://$REGISTRY/v2s2:1" >&2
+    remote=$(skopeo_digest "$REGISTRY/v2s2:1")
+    export CBUILD_ROOT=$TESTDIR/store2
+    run_cbuild pull "$REGISTRY/v2s2:1"
+    assert "$output" == "$remote"
+    assert "$(inspect_field "$REGISTRY/v2s2:1" '["Id"]')" == "$id"
+    assert "$(inspect_field "$REGISTRY/v2s2:1" '["Manifest"]["mediaType"]')" == \
+        application/vnd.docker.distribution.manifest.v2+json
+    run_cbuild push "$REGISTRY/v2s2:1" "$REGISTRY/v2s2:back"
+    assert "$output" == "$remote"
+    assert "$(skopeo_digest "$REGISTRY/v2s2:back")" == "$remote"
+}
+
+@test "registry: pull of an image index takes the entry for this platform" {
+    id_other=$(import_tiny "$REGISTRY/multi:other" other)
+    id_host=$(import_tiny "$REGISTRY/multi:host" host)
+    run_cbuild push "$REGISTRY/multi:other"
+    d_other=$output
+    run_cbuild push "$REGISTRY/multi:host"
+    d_host=$output
+    python3 - "$TESTDIR" "$REGISTRY" "$d_other" "$d_host" "$(host_arch)" <<'EOP'
+import json, os, sys
+testdir, reg, d_other, d_host, arch = sys.argv[1:]
+other_arch = "s390x" if arch != "s390x" else "riscv64"
+entries = []
+for digest, a in ((d_other, other_arch), (d_host, arch)):
+    hexd = digest.split(":")[1]
+    n = os.path.getsize(os.path.join(testdir, "store", "blobs", "sha256", hexd))
+    entries.append({"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": digest, "size": n,
+                    "platform": {"os": "linux", "architecture": a}})
+idx = {"schemaVersion": 2,
+       "mediaType": "application/vnd.oci.image.index.v1+json",
+       "manifests": entries}
+open(os.path.join(testdir, "index.json"), "w").write(json.dumps(idx))
+EOP
+    run http_status "http://$REGISTRY/v2/multi/manifests/all" PUT \
+        application/vnd.oci.image.index.v1+json "$TESTDIR/index.json"
+    assert "$output" == 201
+    index_digest=sha256:$(sha256sum "$TESTDIR/index.json" | cut -d' ' -f1)
+    export CBUILD_ROOT=$TESTDIR/store2
+    run_cbuild pull "$REGISTRY/multi:all"
+    assert "$output" == "$index_digest"
+    assert "$(inspect_field "$REGISTRY/multi:all" '["Id"]')" == "$id_host"
+    assert "$(inspect_field "$REGISTRY/multi:all" '["Digest"]')" == "$d_host"
+    # The index is stored too.
+    [ -f "$CBUILD_ROOT/blobs/sha256/${index_digest#sha256:}" ]
+}
+
+@test "registry: pulling a missing tag fails with 404 and stores nothing" {
+    run_cbuild 1 pull "$REGISTRY/nothing:1"
+    assert "$stderr" == "cbuild: error: pulling '$REGISTRY/nothing:1': manifest '1': HTTP 404 Not Found (MANIFEST_UNKNOWN: manifest unknown)"
+    run_cbuild images -q
+    assert "$output" == ""
+    assert "$(ls -A "$CBUILD_ROOT/blobs/sha256")" == ""
+}
+
+@test "registry: pulling a missing tag of a known repository names the tag" {
+    import_tiny "$REGISTRY/tiny:1" one >/dev/null
+    run_cbuild push "$REGISTRY/tiny:1"
+    export CBUILD_ROOT=$TESTDIR/store2
+    run_cbuild 1 pull "$REGISTRY/tiny:2"
+    assert "$stderr" =~ "pulling '$REGISTRY/tiny:2': manifest '2': HTTP 404 Not Found \(MANIFEST_UNKNOWN"
+}
+
+@test "registry: a layer that does not match its digest is refused and not kept" {
+    import_tiny "$REGISTRY/bad:1" bad >/dev/null
+    layer=$(inspect_field "$REGISTRY/bad:1" '["Manifest"]["layers"][0]["digest"]')
+    run_cbuild push "$REGISTRY/bad:1"
+    hex=${layer#sha256:}
+    data=$TESTDIR/registry/storage/docker/registry/v2/blobs/sha256/${hex:0:2}/$hex/data
+    [ -f "$data" ]
+    # Same size, one byte changed.
+    printf 'X' | dd of="$data" bs=1 seek=20 conv=notrunc status=none
+    export CBUILD_ROOT=$TESTDIR/store2
+    run_cbuild 1 pull "$REGISTRY/bad:1"
+    assert "$stderr" =~ "pulling '$REGISTRY/bad:1': layer 1: blob ${layer:0:19}: the registry sent content of another digest"
+    [ ! -e "$CBUILD_ROOT/blobs/sha256/$hex" ]
+    assert "$(ls -A "$CBUILD_ROOT/tmp")" == ""
+    run_cbuild images -q
+    assert "$output" == ""
+}
+
+@test "registry: a registry that is not there fails fast with a clear error" {
+    port=$(free_port)
+    start=$SECONDS
+    run_cbuild 1 pull "127.0.0.1:$port/busybox:1"
+    [ $((SECONDS - start)) -lt 10 ]
+    assert "$stderr" =~ "pulling '127.0.0.1:$port/busybox:1': manifest '1': .*127.0.0.1.*$port"
+    import_tiny "127.0.0.1:$port/tiny:1" dead >/dev/null
+    id=$(inspect_field "127.0.0.1:$port/tiny:1" '["Id"]')
+    run_cbuild 1 push "127.0.0.1:$port/tiny:1"
+    assert "$stderr" =~ "pushing '127.0.0.1:$port/tiny:1': config: blob sha256:"
+    assert "$(inspect_field "127.0.0.1:$port/tiny:1" '["Id"]')" == "$id"
+}
+
+@test "registry: push of an image that is not in the store is a usage error" {
+    run_cbuild 2 push "$REGISTRY/absent:1"
+    assert "$stderr" =~ "image '$REGISTRY/absent:1' not found"
+}
+
+# start_fake_registry: tests/integration/fake_registry.py on a free port;
+# sets FAKE (127.0.0.1:PORT).  Stopped by teardown.
+start_fake_registry() {
+    local i
+    python3 "$CB_SRCDIR/tests/integration/fake_registry.py" "$TESTDIR/fake.port" \
+        >"$TESTDIR/fake.log" 2>&1 3>&- &
+    FAKE_PID=$!
+    for ((i = 0; i < 100; i++)); do
+        [ -s "$TESTDIR/fake.port" ] && break
+        sleep 0.1
+    done
+    FAKE=127.0.0.1:$(cat "$TESTDIR/fake.port")
+}
+
+stop_fake_registry() {
+    if [ -n "${FAKE_PID:-}" ]; then
+        kill "$FAKE_PID" 2>/dev/null || true
+        wait "$FAKE_PID" 2>/dev/null || true
+        FAKE_PID=
+    fi
+}
+
+# assert_store_empty: no tag, no blob, no tmp litter.
+assert_store_empty() {
+    run_cbuild images -q
+    assert "$output" == ""
+    assert "$(ls -A "$CBUILD_ROOT/tmp")" == ""
+}
+
+@test "registry: blob downloads follow redirects" {
+    start_fake_registry
+    run_cbuild pull "$FAKE/redirect/img:1"
+    digest=$output
+    run_cbuild pull "$FAKE/good/img:1"
+    assert "$output" == "$digest"
+    assert "$(inspect_field "$FAKE/redirect/img:1" '["Id"]')" == \
+        "$(inspect_field "$FAKE/good/img:1" '["Id"]')"
+}
+
+@test "registry: a manifest over 4 MiB is refused" {
+    start_fake_registry
+    run_cbuild 1 pull "$FAKE/bigmanifest/img:1"
+    assert "$stderr" == "cbuild: error: pulling '$FAKE/bigmanifest/img:1': manifest '1': more than 4194304 bytes"
+    assert_store_empty
+    assert "$(ls -A "$CBUILD_ROOT/blobs/sha256")" == ""
+}
+
+@test "registry: a blob longer than its descriptor says is cut off and not kept" {
+    start_fake_registry
+    run_cbuild 1 pull "$FAKE/longblob/img:1"
+    assert "$stderr" =~ "pulling '$FAKE/longblob/img:1': layer 1: blob sha256:[0-9a-f]{12}: more than [0-9]+ bytes$"
+    assert_store_empty
+    # Only the config (verified) made it into blobs/.
+    assert "$(ls "$CBUILD_ROOT/blobs/sha256" | wc -l)" == 1
+}
+
+@test "registry: a manifest that is not what Docker-Content-Digest says is refused" {
+    start_fake_registry
+    run_cbuild 1 pull "$FAKE/liar/img:1"
+    assert "$stderr" =~ "manifest '1': the registry says sha256:[0-9a-f]{64} but sent content of digest sha256:"
+    assert_store_empty
+}
+
+@test "registry: a server error quotes the registry's message" {
+    start_fake_registry
+    run_cbuild 1 pull "$FAKE/broken/img:1"
+    assert "$stderr" == "cbuild: error: pulling '$FAKE/broken/img:1': manifest '1': HTTP 500 Internal Server Error (UNKNOWN: the disk is on fire)"
+    assert_store_empty
+}
+
+@test "registry: requests that fail in a way that may pass are tried again" {
+    start_fake_registry
+    run_cbuild --log-level info pull "$FAKE/flaky/img:1"
+    digest=$output
+    assert "$stderr" =~ "cbuild: info: manifest '1': HTTP 503 Service Unavailable \(UNAVAILABLE: try again\); retrying in 250 ms"
+    assert "$stderr" =~ "blob sha256:[0-9a-f]{12}: HTTP 503 Service Unavailable \(UNAVAILABLE: try again\); retrying in 250 ms"
+    run_cbuild pull "$FAKE/good/img:1"
+    assert "$output" == "$digest"
+    # A registry that keeps failing is given up after three tries.
+    run_cbuild 1 --log-level info pull "$FAKE/broken/img:1"
+    assert "$(grep -c 'retrying' <<<"$stderr")" == 2
+    assert "$(grep -c 'GET /v2/broken/img/manifests/1' "$TESTDIR/fake.log")" == 3
+}
+
+@test "registry: an anonymous Bearer token is fetched when the registry asks" {
+    start_fake_registry
+    run_cbuild --log-level debug pull "$FAKE/token/img:1"
+    digest=$output
+    assert "$stderr" =~ "manifest '1': HTTP 401 Unauthorized \(UNAUTHORIZED: authentication required\); trying again with a token"
+    # The token is never printed.
+    [[ $stderr != *s3cr3t* ]]
+    run_cbuild pull "$FAKE/good/img:1"
+    assert "$output" == "$digest"
+    # One token for the whole pull: the blobs did not ask again.
+    assert "$(grep -c 'GET /token?' "$TESTDIR/fake.log")" == 1
+}
+
+@test "registry: a token server that refuses is reported with both statuses" {
+    start_fake_registry
+    run_cbuild 1 pull "$FAKE/denied/img:1"
+    assert "$stderr" == "cbuild: error: pulling '$FAKE/denied/img:1': manifest '1': HTTP 401 Unauthorized: token: HTTP 401 Unauthorized"
+    assert_store_empty
+}
+
+@test "registry: push to a digest reference needs the image's own digest" {
+    import_tiny "$REGISTRY/bydigest:1" bydigest >/dev/null
+    digest=$(inspect_field "$REGISTRY/bydigest:1" '["Digest"]')
+    run_cbuild push "$REGISTRY/bydigest:1" "$REGISTRY/bydigest@$digest"
+    assert "$output" == "$digest"
+    export CBUILD_ROOT=$TESTDIR/store2
+    run_cbuild pull "$REGISTRY/bydigest@$digest"
+    assert "$output" == "$digest"
+    export CBUILD_ROOT=$TESTDIR/store
+    other=sha256:$(printf '%064d' 0)
+    run_cbuild 2 push "$REGISTRY/bydigest:1" "$REGISTRY/bydigest@$other"
+    assert "$stderr" =~ "the image's manifest digest is $digest, not $other"
+}
