@@ -15,7 +15,6 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "layers/image.h"
-#include "layers/writer.h"
 #include "common/banned.h"
 
 static const char usage[] =
@@ -74,39 +73,26 @@ fd_write(void *data, const void *buf, size_t len, struct cb_error **err)
   return cb_write_all(*(int *)data, buf, len, err);
 }
 
-/* The flattened tree as one uncompressed tar: flatten into a staging dir
-   beside DEST, write the tar to a temporary file, rename it.  The caller's
-   own files stand for root's, as they do in the staging dir.  */
+/* The flattened tree as one uncompressed tar, merged straight from the
+   layer blobs (owners and devices as the image holds them), written to a
+   temporary file beside DEST and renamed into place.  */
 static int
 export_tar(struct layer_store *s, const struct store_image *img,
            const char *dest, struct cb_error **err)
 {
-  cleanup_free char *dir = cb_xasprintf("%s.d", dest);
   cleanup_free char *tmp = cb_xasprintf("%s.tmp-XXXXXX", dest);
-  struct layer_write_opts lw = LAYER_WRITE_OPTS_INIT;
-  struct layer_write_result res;
-  cleanup_close int dfd = -1;
-  cleanup_close int fd = -1;
+  cleanup_close int fd = mkostemp(tmp, O_CLOEXEC);
   struct cb_sink sink = { fd_write, &fd };
   int rc;
 
-  if (export_dir(s, img, dir, err) < 0)
-    return -1;
-  lw.compression = LAYER_COMPRESS_NONE;
-  lw.root_uid = (uint32_t)geteuid();
-  lw.root_gid = (uint32_t)getegid();
-  dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  fd = mkostemp(tmp, O_CLOEXEC);
-  if (dfd < 0 || fd < 0)
-    rc = cb_fail_errno(err, "cannot create '%s'", dest);
-  else
-    rc = layer_write(dfd, &lw, &sink, &res, err);
+  if (fd < 0)
+    return cb_fail_errno(err, "cannot create '%s'", dest);
+  rc = store_image_flatten_tar(s, img, &sink, err);
   if (rc == 0 && (fchmod(fd, 0644) < 0 || fsync(fd) < 0 ||
                   rename(tmp, dest) < 0))
     rc = cb_fail_errno(err, "cannot write '%s'", dest);
-  if (rc < 0 && fd >= 0)
+  if (rc < 0)
     unlink(tmp);
-  cb_remove_tree_at(AT_FDCWD, dir, NULL);
   return rc;
 }
 

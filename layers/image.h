@@ -10,6 +10,7 @@
 
 #include "common/digest.h"
 #include "common/error.h"
+#include "common/stream.h"
 #include "layers/oci.h"
 #include "layers/store.h"
 
@@ -56,6 +57,14 @@ struct flatten_stats {
 int store_image_flatten(struct layer_store *s, const struct store_image *img,
                         int root_fd, struct flatten_stats *stats,
                         struct cb_error **err);
+
+/* The flattened filesystem of IMG as one uncompressed tar into OUT,
+   straight from the layer blobs (layers/flatten.c): owners, modes and
+   device nodes as the layers hold them, whiteouts applied, nothing
+   extracted; each blob digest and diff_id checked.  */
+int store_image_flatten_tar(struct layer_store *s,
+                            const struct store_image *img,
+                            const struct cb_sink *out, struct cb_error **err);
 
 /* Make sure layer I of IMG is extracted at unpacked/<diff_id> (done once,
    then reused as an overlay lower dir) and return an O_PATH fd of it.  */

@@ -17,11 +17,14 @@
 #define RETAR_CHUNK (1u << 20)
 
 struct retar {
-  struct archive *in;
+  struct archive *in; /* the input being read, one after the other */
   struct archive *out;
   const struct retar_opts *opts;
   const struct cb_sink *tar;
   struct cb_error *sink_err; /* what the sink said, passed up */
+  retar_keep_fn keep;        /* NULL keeps everything */
+  void *keep_data;
+  size_t input; /* index of the input being read */
 };
 
 static la_ssize_t
@@ -65,8 +68,8 @@ fail_archive(struct retar *r, struct archive *a, const char *entry,
 
 /* "./a/b" and "/a/b" -> "a/b"; "" for the root itself; NULL when a
    component is "..".  */
-static char *
-clean_name(const char *name)
+char *
+retar_clean_name(const char *name)
 {
   const char *p = name;
   struct cb_buf b = CB_BUF_INIT;
@@ -157,8 +160,8 @@ copy_entry(struct retar *r, struct archive_entry *in, struct cb_error **err)
 {
   const char *raw = archive_entry_pathname(in);
   const char *rawlink = archive_entry_hardlink(in);
-  cleanup_free char *name = clean_name(raw ? raw : "");
-  cleanup_free char *link = rawlink ? clean_name(rawlink) : NULL;
+  cleanup_free char *name = retar_clean_name(raw ? raw : "");
+  cleanup_free char *link = rawlink ? retar_clean_name(rawlink) : NULL;
   struct archive_entry *e;
   int rc;
 
@@ -168,6 +171,8 @@ copy_entry(struct retar *r, struct archive_entry *in, struct cb_error **err)
     return cb_fail(err, CB_ERR_UNSAFE, 0, "%sa name with '..' in it", at);
   }
   if (name[0] == '\0') /* the root: its owner and mode are the image's */
+    return 0;
+  if (r->keep != NULL && !r->keep(r->keep_data, r->input, name, in))
     return 0;
   if (archive_entry_filetype(in) == AE_IFDIR) {
     char *dir = cb_xasprintf("%s/", name);
@@ -186,13 +191,20 @@ copy_entry(struct retar *r, struct archive_entry *in, struct cb_error **err)
 }
 
 static int
-open_both(struct retar *r, int in_fd, struct cb_error **err)
+open_in(struct retar *r, int in_fd, struct cb_error **err)
 {
+  r->in = archive_read_new();
   archive_read_support_format_tar(r->in);
   archive_read_support_format_gnutar(r->in);
   archive_read_support_filter_all(r->in);
   if (archive_read_open_fd(r->in, in_fd, RETAR_CHUNK) != ARCHIVE_OK)
     return fail_archive(r, r->in, NULL, err);
+  return 0;
+}
+
+static int
+open_out(struct retar *r, struct cb_error **err)
+{
   if (archive_write_set_format_pax_restricted(r->out) != ARCHIVE_OK ||
       archive_write_set_format_option(r->out, "pax", "xattrheader",
                                       "SCHILY") != ARCHIVE_OK ||
@@ -202,28 +214,50 @@ open_both(struct retar *r, int in_fd, struct cb_error **err)
   return 0;
 }
 
+/* Copy every entry of the current input.  */
+static int
+copy_input(struct retar *r, struct cb_error **err)
+{
+  struct archive_entry *e;
+
+  for (;;) {
+    int ar = archive_read_next_header(r->in, &e);
+
+    if (ar == ARCHIVE_EOF)
+      return 0;
+    if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN)
+      return fail_archive(r, r->in, NULL, err);
+    if (copy_entry(r, e, err) < 0)
+      return -1;
+  }
+}
+
+int
+retar_streams(const int *in_fds, size_t n, const struct retar_opts *opts,
+              retar_keep_fn keep, void *keep_data, const struct cb_sink *tar,
+              struct cb_error **err)
+{
+  struct retar r = { NULL, archive_write_new(), opts, tar, NULL, keep,
+                     keep_data, 0 };
+  int rc = open_out(&r, err);
+
+  for (r.input = 0; rc == 0 && r.input < n; r.input++) {
+    rc = open_in(&r, in_fds[r.input], err);
+    if (rc == 0)
+      rc = copy_input(&r, err);
+    archive_read_free(r.in);
+    r.in = NULL;
+  }
+  if (rc == 0 && archive_write_close(r.out) != ARCHIVE_OK)
+    rc = fail_archive(&r, r.out, NULL, err);
+  archive_write_free(r.out);
+  cb_error_free(r.sink_err);
+  return rc;
+}
+
 int
 retar_stream(int in_fd, const struct retar_opts *opts,
              const struct cb_sink *tar, struct cb_error **err)
 {
-  struct retar r = { archive_read_new(), archive_write_new(), opts, tar,
-                     NULL };
-  struct archive_entry *e;
-  int rc = open_both(&r, in_fd, err), ar;
-
-  while (rc == 0) {
-    ar = archive_read_next_header(r.in, &e);
-    if (ar == ARCHIVE_EOF)
-      break;
-    if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN)
-      rc = fail_archive(&r, r.in, NULL, err);
-    else
-      rc = copy_entry(&r, e, err);
-  }
-  if (rc == 0 && archive_write_close(r.out) != ARCHIVE_OK)
-    rc = fail_archive(&r, r.out, NULL, err);
-  archive_read_free(r.in);
-  archive_write_free(r.out);
-  cb_error_free(r.sink_err);
-  return rc;
+  return retar_streams(&in_fd, 1, opts, NULL, NULL, tar, err);
 }
