@@ -13,6 +13,7 @@
 #include "builder/imgconfig.h"
 #include "builder/plan.h"
 #include "builder/scope.h"
+#include "builder/userns.h"
 #include "cli/cli.h"
 #include "cli/cli_store.h"
 #include "common/cleanup.h"
@@ -339,6 +340,23 @@ write_image(struct layer_store *s, json_t *cfg,
   return rc;
 }
 
+/* An ordinary user's directory is read from inside the user namespace,
+   where the caller is root: files it owns but cannot read (mode 000) are
+   readable there, and they come out owned by 0 without any mapping.
+   Returns 1 when the namespace ran the import (*STATUS is its exit
+   status), 0 to import here.  */
+static int
+import_in_userns(const struct import_opts *o, int *status,
+                 struct cb_error **err)
+{
+  struct stat st;
+
+  if (geteuid() == 0 || strcmp(o->source, "-") == 0 ||
+      stat(o->source, &st) < 0 || !S_ISDIR(st.st_mode))
+    return 0;
+  return userns_reexec(cli_main_argv, status, err);
+}
+
 static int
 import(struct import_opts *o, struct cb_error **err)
 {
@@ -348,13 +366,18 @@ import(struct import_opts *o, struct cb_error **err)
   struct cb_digest manifest, id;
   char hex[CB_DIGEST_HEX_LEN + 1];
   size_t msize = 0;
-  int rc = 0;
+  int status = 0;
+  int rc;
 
   if (pick_time(o, err) < 0)
     return -1;
+  rc = import_in_userns(o, &status, err);
+  if (rc != 0)
+    return rc < 0 ? -1 : status;
   s = cli_store_open(err);
   if (s == NULL || layer_store_lock(s, err) < 0)
     return -1;
+  rc = 0;
   if (write_layer(s, o, &l, err) < 0 ||
       (cfg = image_config(o, &l, err)) == NULL ||
       write_image(s, cfg, &l, &id, &manifest, &msize, err) < 0)
