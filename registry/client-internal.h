@@ -5,26 +5,6 @@
 
 #ifndef CB_IN_REGISTRY
 #error "registry/client-internal.h is internal to registry/"
-/* One challenge of a Www-Authenticate header (RFC 9110 "Challenge and
-   Response"), with the parameters the distribution token flow uses.  */
-struct registry_challenge {
-  char *scheme;  /* "Bearer", "Basic", as sent; owned */
-  char *realm;   /* owned; NULL when absent */
-  char *service; /* owned; NULL when absent */
-  char *scope;   /* owned; NULL when absent */
-};
-
-/* Parse the Www-Authenticate value VALUE: the Bearer challenge when
-   there is one, else the first.  Parameter names are case-insensitive,
-   values tokens or quoted strings (backslash escapes undone); unknown
-   parameters are skipped, a repeated one keeps its first value.
-   Returns -1, with *OUT untouched, when VALUE has no challenge or is
-   malformed (an unterminated quote, a control character, junk after a
-   value).  Release *OUT with registry_challenge_release().  */
-int registry_parse_challenge(const char *value,
-                             struct registry_challenge *out);
-void registry_challenge_release(struct registry_challenge *ch);
-
 #endif
 
 #include <stdbool.h>
