@@ -832,11 +832,18 @@ fetch_token(struct registry_client *c, const struct registry_challenge *ch,
   if (url == NULL)
     return cb_fail(err, CB_ERR_REGISTRY, 0,
                    "token realm '%.200s' is not an http(s) URL", ch->realm);
+  /* The realm may be another host: it is where credentials go, though
+     not in the clear when the registry itself is spoken to over TLS.  */
+  if (c->user != NULL && strncasecmp(url, "http://", 7) == 0 &&
+      strncmp(c->base, "https://", 8) == 0)
+    return cb_fail(err, CB_ERR_REGISTRY, 0,
+                   "token realm '%.200s' is plain HTTP: credentials are "
+                   "not sent there",
+                   ch->realm);
   free_secret(c->token);
   c->token = NULL;
   prepare(c, "GET", url, NULL, &r, body_ctx);
   if (c->user != NULL) {
-    /* The realm may be another host: it is where credentials go.  */
     curl_easy_setopt(c->curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
     curl_easy_setopt(c->curl, CURLOPT_USERNAME, c->user);
     curl_easy_setopt(c->curl, CURLOPT_PASSWORD, c->pass);

@@ -33,12 +33,21 @@ make_certs() {
     printf 'subjectAltName=IP:127.0.0.1\n' >"$d/ext.cnf"
     openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
         -CAcreateserial -days 2 -extfile "$d/ext.cnf" -out "$d/server.crt" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=cbuild test client" \
+        -keyout "$d/client.key" -out "$d/client.csr" 2>/dev/null
+    printf 'extendedKeyUsage=clientAuth\n' >"$d/client.cnf"
+    openssl x509 -req -in "$d/client.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
+        -CAcreateserial -days 2 -extfile "$d/client.cnf" -out "$d/client.cert" 2>/dev/null
 }
 
-# start_tls_registry DIR: like start_registry, with TLS and the user
-# "user" (password $PASS).  The CA is left in $TESTDIR/ca.crt.
+# start_tls_registry DIR [clientcas]: like start_registry, with TLS and
+# the user "user" (password $PASS); with "clientcas", clients must show a
+# certificate the CA signed.  The CA is left in $TESTDIR/ca.crt.
 start_tls_registry() {
-    local dir=$1 port i
+    local dir=$1 port i clientcas=
+    [ "${2:-}" = clientcas ] && clientcas="
+    clientcas:
+      - $dir/tls/ca.crt"
     command -v docker-registry >/dev/null 2>&1 || skip "docker-registry is not installed"
     skip_unless_cmd openssl
     skip_unless_cmd htpasswd
@@ -62,7 +71,7 @@ http:
   addr: 127.0.0.1:$port
   tls:
     certificate: $dir/tls/server.crt
-    key: $dir/tls/server.key
+    key: $dir/tls/server.key$clientcas
 EOC
     # docker-registry takes REGISTRY_* variables as configuration:
     # REGISTRY_AUTH_FILE would be its "auth: file:".
@@ -73,6 +82,7 @@ EOC
     export REGISTRY REGISTRY_PID
     for ((i = 0; i < 100; i++)); do
         if [ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$TESTDIR/ca.crt" \
+                ${clientcas:+--cert "$dir/tls/client.cert" --key "$dir/tls/client.key"} \
                 "https://$REGISTRY/v2/")" = 401 ]; then
             return 0
         fi
@@ -199,4 +209,19 @@ import_tiny() {
     run_cbuild 2 login -p "$PASS" "$REGISTRY"
     run_cbuild 2 login -u user "$REGISTRY"
     run_cbuild 2 login -u user -p "$PASS" --tls-verify=maybe "$REGISTRY"
+}
+
+@test "registry auth: a client certificate from certs.d is shown to a registry that wants one" {
+    stop_registry
+    start_tls_registry "$TESTDIR/registry-mtls" clientcas
+    trust_ca
+    run_cbuild 1 login -u user -p "$PASS" "$REGISTRY"
+    cp "$TESTDIR/registry-mtls/tls/client.cert" "$TESTDIR/registry-mtls/tls/client.key" \
+        "$CBUILD_CERTS_DIR/$REGISTRY/"
+    run_cbuild login -u user -p "$PASS" "$REGISTRY"
+    import_tiny "$REGISTRY/tiny:1"
+    run_cbuild push "$REGISTRY/tiny:1"
+    rm "$CBUILD_CERTS_DIR/$REGISTRY/client.key"
+    run_cbuild 2 push "$REGISTRY/tiny:1"
+    assert "$stderr" =~ "client certificate 'client.cert' has no key 'client.key'"
 }
