@@ -23,6 +23,8 @@ extern const struct cli_command cli_cmd_images;
 extern const struct cli_command cli_cmd_import;
 extern const struct cli_command cli_cmd_inspect;
 extern const struct cli_command cli_cmd_load;
+extern const struct cli_command cli_cmd_login;
+extern const struct cli_command cli_cmd_logout;
 extern const struct cli_command cli_cmd_prune;
 extern const struct cli_command cli_cmd_pull;
 extern const struct cli_command cli_cmd_push;
@@ -53,6 +55,10 @@ typedef int (*cli_opt_fn)(void *data, int id, const char *arg,
 int cli_parse(const struct cli_command *cmd, int argc, char **argv,
               const struct cli_opt *opts, bool root, cli_opt_fn fn,
               void *data, int *first, struct cb_error **err);
+
+/* Parse ARG, the value of CMD's option NAME, as "true" or "false".  */
+int cli_parse_bool(const struct cli_command *cmd, const char *name,
+                   const char *arg, bool *out, struct cb_error **err);
 
 /* Print NAME's usage to stdout (for --help) and return 0.  */
 int cli_print_usage(const struct cli_command *cmd);

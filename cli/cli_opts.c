@@ -86,3 +86,17 @@ cli_parse(const struct cli_command *cmd, int argc, char **argv,
   *first = optind;
   return 0;
 }
+
+int
+cli_parse_bool(const struct cli_command *cmd, const char *name,
+               const char *arg, bool *out, struct cb_error **err)
+{
+  if (strcmp(arg, "true") == 0)
+    *out = true;
+  else if (strcmp(arg, "false") == 0)
+    *out = false;
+  else
+    return cli_usage_error(cmd, err, "--%s wants true or false, not '%s'",
+                           name, arg);
+  return 0;
+}

@@ -18,7 +18,7 @@
 #include "common/banned.h"
 
 static const char usage[] =
-  "usage: cbuild pull [--root DIR] NAME[:TAG|@DIGEST]\n"
+  "usage: cbuild pull [--root DIR] [--tls-verify=false] NAME[:TAG|@DIGEST]\n"
   "\n"
   "Fetch an image from its registry into the store and name it there by\n"
   "its full reference (\"busybox\" is docker.io/library/busybox:latest).\n"
@@ -27,9 +27,16 @@ static const char usage[] =
   "fetched again; every blob is checked against its digest.  Prints the\n"
   "digest of what the registry serves for the reference.\n"
   "\n"
-  "Registries on localhost, 127.0.0.1 or [::1] are spoken to over plain\n"
-  "HTTP, all others over HTTPS.  Anonymous registry tokens are fetched\n"
-  "when asked for; logins are not supported yet.\n";
+  "Options:\n"
+  "  --tls-verify=false  do not check the registry's TLS certificate, and\n"
+  "                      use plain HTTP if it does not speak TLS\n"
+  "\n"
+  "Registries are spoken to over HTTPS, with the CAs and client\n"
+  "certificate of /etc/containers/certs.d/HOST:PORT/ or\n"
+  "$XDG_CONFIG_HOME/containers/certs.d/HOST:PORT/; those on localhost,\n"
+  "127.0.0.1 or [::1] over plain HTTP when they do not speak TLS.\n"
+  "Credentials stored by 'cbuild login' (or in ~/.docker/config.json)\n"
+  "are sent when the registry asks for them.\n";
 
 /* A manifest as fetched: its bytes, type and digest.  */
 struct fetched {
@@ -195,7 +202,17 @@ fetch_image(struct layer_store *s, struct registry_client *c,
 }
 
 static int
-pull(struct layer_store *s, const struct image_ref *ref, const char *name,
+pull_opt(void *data, int id, const char *arg, struct cb_error **err)
+{
+  struct registry_client_config *cfg = data;
+
+  return cli_parse_bool(&cli_cmd_pull, "tls-verify", arg, &cfg->tls_verify,
+                        err);
+}
+
+static int
+pull(struct layer_store *s, const struct image_ref *ref,
+     const struct registry_client_config *cfg, const char *name,
      struct cb_digest *printed, struct cb_error **err)
 {
   cleanup_registry_client struct registry_client *c = NULL;
@@ -205,7 +222,7 @@ pull(struct layer_store *s, const struct image_ref *ref, const char *name,
   int rc = -1;
 
   c = registry_client_new(ref->domain, err);
-  if (c == NULL)
+  if (c == NULL || registry_client_configure(c, cfg, err) < 0)
     return -1;
   if (fetch_manifest(c, ref->path, ref->digest != NULL ? ref->digest : ref->tag,
                      &top, err) < 0)
@@ -234,13 +251,18 @@ out:
 static int
 run(int argc, char **argv, struct cb_error **err)
 {
+  static const struct cli_opt opts[] = {
+    { "tls-verify", 0, true, 'T' },
+    { NULL, 0, false, 0 },
+  };
   cleanup_layer_store struct layer_store *s = NULL;
   cleanup_free char *name = NULL;
+  struct registry_client_config cfg = { .tls_verify = true };
   struct image_ref ref;
   struct cb_digest d;
   char ds[CB_DIGEST_STR_LEN];
   int first = 0;
-  int rc = cli_parse(&cli_cmd_pull, argc, argv, NULL, true, NULL, NULL,
+  int rc = cli_parse(&cli_cmd_pull, argc, argv, opts, true, pull_opt, &cfg,
                      &first, err);
 
   if (rc != 0)
@@ -252,7 +274,7 @@ run(int argc, char **argv, struct cb_error **err)
   image_ref_normalize(&ref);
   name = image_ref_string(&ref);
   s = cli_store_open(err);
-  rc = s == NULL ? -1 : pull(s, &ref, name, &d, err);
+  rc = s == NULL ? -1 : pull(s, &ref, &cfg, name, &d, err);
   image_ref_release(&ref);
   if (rc < 0)
     return cb_wrap(err, "pulling '%s'", name);

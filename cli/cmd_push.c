@@ -21,7 +21,8 @@
 #include "common/banned.h"
 
 static const char usage[] =
-  "usage: cbuild push [--root DIR] [--digestfile FILE] IMAGE [DEST]\n"
+  "usage: cbuild push [--root DIR] [--digestfile FILE] [--tls-verify=false]\n"
+  "                   IMAGE [DEST]\n"
   "\n"
   "Upload IMAGE (a name, an ID or a digest in the store) to a registry, as\n"
   "DEST (NAME[:TAG]; default IMAGE itself, so \"host:5000/app:1\" goes to\n"
@@ -30,13 +31,19 @@ static const char usage[] =
   "\n"
   "Options:\n"
   "  --digestfile FILE   also write the digest to FILE\n"
+  "  --tls-verify=false  do not check the registry's TLS certificate, and\n"
+  "                      use plain HTTP if it does not speak TLS\n"
   "\n"
-  "Registries on localhost, 127.0.0.1 or [::1] are spoken to over plain\n"
-  "HTTP, all others over HTTPS.  Anonymous registry tokens are fetched\n"
-  "when asked for; logins are not supported yet.\n";
+  "Registries are spoken to over HTTPS, with the CAs and client\n"
+  "certificate of /etc/containers/certs.d/HOST:PORT/ or\n"
+  "$XDG_CONFIG_HOME/containers/certs.d/HOST:PORT/; those on localhost,\n"
+  "127.0.0.1 or [::1] over plain HTTP when they do not speak TLS.\n"
+  "Credentials stored by 'cbuild login' (or in ~/.docker/config.json)\n"
+  "are sent when the registry asks for them.\n";
 
 struct push_opts {
   const char *digestfile;
+  struct registry_client_config cfg;
 };
 
 static int
@@ -44,6 +51,9 @@ push_opt(void *data, int id, const char *arg, struct cb_error **err)
 {
   struct push_opts *o = data;
 
+  if (id == 'T')
+    return cli_parse_bool(&cli_cmd_push, "tls-verify", arg,
+                          &o->cfg.tls_verify, err);
   o->digestfile = arg;
   return 0;
 }
@@ -81,7 +91,8 @@ push_blob(struct layer_store *s, struct registry_client *c, const char *repo,
 
 static int
 push(struct layer_store *s, const struct store_image *img,
-     const struct image_ref *dest, struct cb_error **err)
+     const struct image_ref *dest, const struct registry_client_config *cfg,
+     struct cb_error **err)
 {
   cleanup_registry_client struct registry_client *c = NULL;
   cleanup_free char *buf = NULL;
@@ -94,7 +105,7 @@ push(struct layer_store *s, const struct store_image *img,
                    "the image's manifest digest is %s, not %s", ds,
                    dest->digest);
   c = registry_client_new(dest->domain, err);
-  if (c == NULL)
+  if (c == NULL || registry_client_configure(c, cfg, err) < 0)
     return -1;
   if (push_blob(s, c, dest->path, &img->manifest->config, err) < 0)
     return cb_wrap(err, "config");
@@ -128,11 +139,12 @@ run(int argc, char **argv, struct cb_error **err)
 {
   static const struct cli_opt opts[] = {
     { "digestfile", 0, true, 'D' },
+    { "tls-verify", 0, true, 'T' },
     { NULL, 0, false, 0 },
   };
   cleanup_layer_store struct layer_store *s = NULL;
   cleanup_free char *name = NULL;
-  struct push_opts o = { NULL };
+  struct push_opts o = { .cfg = { .tls_verify = true } };
   struct store_image img;
   struct image_ref dest;
   char ds[CB_DIGEST_STR_LEN];
@@ -153,7 +165,7 @@ run(int argc, char **argv, struct cb_error **err)
     image_ref_release(&dest);
     return -1;
   }
-  rc = push(s, &img, &dest, err);
+  rc = push(s, &img, &dest, &o.cfg, err);
   cb_digest_str(&img.manifest_digest, ds);
   store_image_release(&img);
   image_ref_release(&dest);

@@ -21,8 +21,9 @@
 char *registry_error_text(const char *body, size_t len);
 
 /* The reason phrase of an HTTP status line with its leading space
-   (" Not Found" for "HTTP/1.1 404 Not Found"), borrowed from LINE; ""
-   when there is none (HTTP/2) or it holds control characters.  LINE may
+   (" Not Found" for "HTTP/1.1 404 Not Found"), borrowed from LINE; for
+   a line without one (HTTP/2) the standard phrase of common statuses;
+   "" otherwise, or when it holds control characters.  LINE may
    be NULL.  */
 const char *registry_status_reason(const char *line);
 

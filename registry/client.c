@@ -2,9 +2,11 @@
 
 #include "registry/client.h"
 #include "registry/client-internal.h"
+#include "registry/credentials.h"
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 
 #include "common/buf.h"
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/banned.h"
@@ -28,6 +31,8 @@ static const unsigned retry_delay_ms[MAX_ATTEMPTS - 1] = { 250, 1000 };
 /* What is kept of an error response body: enough for the JSON errors
    array, not more.  */
 #define MAX_ERROR_BODY (64u * 1024)
+/* The largest certificate or key file read from a certs.d directory.  */
+#define MAX_CERT_FILE (1024u * 1024)
 
 struct registry_client {
   CURL *curl;
@@ -37,6 +42,15 @@ struct registry_client {
   bool retry_now; /* ... and may be tried again at once (new token) */
   char *token;       /* anonymous Bearer token; owned, never logged */
   char *token_scope; /* the scope it was asked for; owned */
+  char *domain;      /* as given; owned */
+  char *user, *pass; /* credentials; owned, pass never logged */
+  char *helper;      /* the credential helper docker has for it; owned */
+  bool basic;        /* send user and pass with Basic auth */
+  bool tls_verify;   /* check the server's certificate */
+  bool may_downgrade; /* plain HTTP if the server does not speak TLS */
+  bool scheme_known;  /* c->base has been probed, or need not be */
+  struct cb_buf ca;   /* PEM CAs from certs.d, added to the system ones */
+  struct cb_buf cert, key; /* PEM client certificate and key */
 };
 
 /* One request and what came back.  With FOLLOWLOCATION, every response
@@ -146,9 +160,11 @@ registry_client_new(const char *domain, struct cb_error **err)
     curl_global_cleanup();
     return cb_fail_null(err, CB_ERR_SYSTEM, 0, "cannot initialise libcurl");
   }
-  c->base = cb_xasprintf("%s://%s",
-                         registry_domain_is_insecure(domain) ? "http" : "https",
-                         host);
+  c->base = cb_xasprintf("https://%s", host);
+  c->domain = cb_xstrdup(domain);
+  c->tls_verify = true;
+  c->may_downgrade = registry_domain_is_insecure(domain);
+  c->scheme_known = !c->may_downgrade;
   return c;
 }
 
@@ -161,6 +177,15 @@ registry_client_free(struct registry_client *c)
   free_secret(c->token);
   free(c->token_scope);
   free(c->base);
+  free(c->domain);
+  free(c->user);
+  free_secret(c->pass);
+  free(c->helper);
+  cb_buf_release(&c->ca);
+  cb_buf_release(&c->cert);
+  if (c->key.data != NULL)
+    explicit_bzero(c->key.data, c->key.len);
+  cb_buf_release(&c->key);
   free(c);
   curl_global_cleanup();
 }
@@ -170,6 +195,147 @@ registry_client_freep(struct registry_client **c)
 {
   registry_client_free(*c);
   *c = NULL;
+}
+
+static bool
+has_suffix(const char *s, const char *suffix)
+{
+  size_t n = strlen(s), m = strlen(suffix);
+
+  return n > m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Read file NAME of directory DIR_FD (shown as PATH) and append it to B.  */
+static int
+add_file(struct cb_buf *b, int dir_fd, const char *path, const char *name,
+         struct cb_error **err)
+{
+  char *buf = NULL;
+  size_t len;
+
+  if (cb_read_file_at(dir_fd, name, MAX_CERT_FILE, &buf, &len, err) < 0)
+    return cb_wrap(err, "'%s'", path);
+  cb_buf_add(b, buf, len);
+  cb_buf_addc(b, '\n');
+  explicit_bzero(buf, len);
+  free(buf);
+  return 0;
+}
+
+/* Load the certs.d directory DIR_FD (shown as PATH): every "*.crt" is a
+   CA, "NAME.cert" with "NAME.key" a client certificate (the first one in
+   name order is used).  */
+static int
+load_cert_dir(struct registry_client *c, int dir_fd, const char *path,
+              struct cb_error **err)
+{
+  cleanup_strv char **names = cb_list_dir(dir_fd, err);
+  size_t n = 0;
+
+  if (names == NULL)
+    return cb_wrap(err, "'%s'", path);
+  while (names[n] != NULL)
+    n++;
+  qsort(names, n, sizeof(*names), name_cmp);
+  for (size_t i = 0; i < n; i++) {
+    cleanup_free char *key = NULL;
+
+    if (has_suffix(names[i], ".crt")) {
+      if (add_file(&c->ca, dir_fd, path, names[i], err) < 0)
+        return -1;
+      continue;
+    }
+    if (!has_suffix(names[i], ".cert") || c->cert.len > 0)
+      continue;
+    key = cb_xasprintf("%.*s.key", (int)(strlen(names[i]) - 5), names[i]);
+    if (faccessat(dir_fd, key, F_OK, 0) < 0)
+      return cb_fail(err, CB_ERR_USAGE, 0,
+                     "'%s': client certificate '%s' has no key '%s'", path,
+                     names[i], key);
+    if (add_file(&c->cert, dir_fd, path, names[i], err) < 0 ||
+        add_file(&c->key, dir_fd, path, key, err) < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* The certs.d directory of C's registry: $CBUILD_CERTS_DIR/DOMAIN when
+   that is set, else the first of
+   $XDG_CONFIG_HOME/containers/certs.d/DOMAIN (~/.config when unset) and
+   /etc/containers/certs.d/DOMAIN that exists.  */
+static int
+load_certs(struct registry_client *c, struct cb_error **err)
+{
+  const char *over = getenv("CBUILD_CERTS_DIR");
+  const char *xdg = getenv("XDG_CONFIG_HOME");
+  const char *home = getenv("HOME");
+  char *bases[2] = { NULL, NULL };
+  int rc = 0;
+
+  if (c->domain[0] == '.')
+    return 0;
+  if (over != NULL && *over != '\0') {
+    bases[0] = cb_xstrdup(over);
+  } else {
+    if (xdg != NULL && *xdg != '\0')
+      bases[0] = cb_xasprintf("%s/containers/certs.d", xdg);
+    else if (home != NULL && *home != '\0')
+      bases[0] = cb_xasprintf("%s/.config/containers/certs.d", home);
+    bases[1] = cb_xstrdup("/etc/containers/certs.d");
+  }
+  for (size_t i = 0; i < CB_N_ELEMENTS(bases) && rc == 0; i++) {
+    cleanup_free char *path = NULL;
+    cleanup_close int fd = -1;
+
+    if (bases[i] == NULL)
+      continue;
+    path = cb_xasprintf("%s/%s", bases[i], c->domain);
+    fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
+      continue;
+    if (fd < 0)
+      rc = cb_fail_errno(err, "cannot open '%s'", path);
+    else
+      rc = load_cert_dir(c, fd, path, err) < 0 ? -1 : 1;
+  }
+  free(bases[0]);
+  free(bases[1]);
+  return rc < 0 ? -1 : 0;
+}
+
+int
+registry_client_configure(struct registry_client *c,
+                          const struct registry_client_config *cfg,
+                          struct cb_error **err)
+{
+  bool found = false;
+
+  if (!cfg->tls_verify) {
+    c->tls_verify = false;
+    c->may_downgrade = true;
+    c->scheme_known = false;
+  }
+  if (load_certs(c, err) < 0)
+    return -1;
+  if (cfg->user != NULL) {
+    c->user = cb_xstrdup(cfg->user);
+    c->pass = cb_xstrdup(cfg->pass != NULL ? cfg->pass : "");
+    return 0;
+  }
+  if (registry_credentials_find(c->domain, &c->user, &c->pass, &found,
+                                &c->helper, err) < 0)
+    return -1;
+  if (!found) {
+    c->user = NULL;
+    c->pass = NULL;
+  }
+  return 0;
 }
 
 /* --- callbacks --- */
@@ -330,10 +496,33 @@ prepare(struct registry_client *c, const char *method, const char *url,
   body_ctx[1] = h;
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, body_ctx);
+  if (!c->tls_verify) {
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (c->ca.len > 0) {
+    struct curl_blob b = { c->ca.data, c->ca.len, CURL_BLOB_COPY };
+
+    curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &b);
+  }
+  if (c->cert.len > 0) {
+    struct curl_blob cb = { c->cert.data, c->cert.len, CURL_BLOB_COPY };
+    struct curl_blob kb = { c->key.data, c->key.len, CURL_BLOB_COPY };
+
+    curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cb);
+    curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+    curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &kb);
+    curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+  }
+  /* libcurl sends credentials to this host only, not where it is
+     redirected.  */
   if (c->token != NULL) {
-    /* libcurl sends it to this host only, not where it is redirected.  */
     curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
     curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, c->token);
+  } else if (c->basic) {
+    curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    curl_easy_setopt(h, CURLOPT_USERNAME, c->user);
+    curl_easy_setopt(h, CURLOPT_PASSWORD, c->pass);
   }
   if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
     /* Blob downloads are often redirected to a CDN.  libcurl does not
@@ -390,18 +579,51 @@ registry_error_text(const char *body, size_t len)
   return cb_buf_detach(&out, NULL);
 }
 
+/* RFC 9110's reason phrase of the statuses a registry is likely to
+   send, for HTTP/2 status lines, which have none.  */
+static const char *
+standard_reason(const char *code)
+{
+  static const struct {
+    char code[4];
+    const char *reason;
+  } table[] = {
+    { "400", " Bad Request" },       { "401", " Unauthorized" },
+    { "403", " Forbidden" },         { "404", " Not Found" },
+    { "405", " Method Not Allowed" }, { "409", " Conflict" },
+    { "413", " Content Too Large" }, { "416", " Range Not Satisfiable" },
+    { "429", " Too Many Requests" }, { "500", " Internal Server Error" },
+    { "502", " Bad Gateway" },       { "503", " Service Unavailable" },
+    { "504", " Gateway Timeout" },
+  };
+
+  for (size_t i = 0; i < CB_N_ELEMENTS(table); i++) {
+    if (strncmp(code, table[i].code, 3) == 0 && code[3] == '\0')
+      return table[i].reason;
+  }
+  return "";
+}
+
 const char *
 registry_status_reason(const char *line)
 {
-  const char *sp;
+  const char *sp, *code;
 
   if (line == NULL)
     return "";
   /* "HTTP/1.1 404 Not Found": the reason follows the second space.  */
   sp = strchr(line, ' ');
-  sp = sp == NULL ? NULL : strchr(sp + 1, ' ');
   if (sp == NULL)
     return "";
+  code = sp + 1;
+  sp = strchr(code, ' ');
+  if (sp == NULL || sp[strspn(sp, " ")] == '\0') {
+    char c3[4] = { 0 };
+
+    if (strcspn(code, " ") == 3)
+      memcpy(c3, code, 3);
+    return standard_reason(c3);
+  }
   for (const char *p = sp; *p != '\0'; p++) {
     if ((unsigned char)*p < 0x20 || *p == 0x7f)
       return "";
@@ -430,6 +652,15 @@ answer_challenge(struct registry_client *c, const char *header,
   if (strcasecmp(ch.scheme, "Bearer") == 0 && ch.realm != NULL &&
       (c->token == NULL || strcmp(c->token_scope, scope) != 0))
     rc = fetch_token(c, &ch, err) < 0 ? -1 : 1;
+  else if (strcasecmp(ch.scheme, "Basic") == 0 && c->user != NULL &&
+           !c->basic) {
+    c->basic = true;
+    rc = 1;
+  } else if (c->user == NULL && c->helper != NULL)
+    rc = cb_fail(err, CB_ERR_REGISTRY, 0,
+                 "the credentials for '%s' are kept by the credential "
+                 "helper '%.100s', which cbuild does not run yet",
+                 c->domain, c->helper);
   registry_challenge_release(&ch);
   return rc;
 }
@@ -487,6 +718,12 @@ perform(struct registry_client *c, struct response *r,
                  rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR ||
                  rc == CURLE_GOT_NOTHING || rc == CURLE_PARTIAL_FILE ||
                  rc == CURLE_HTTP2 || rc == CURLE_HTTP2_STREAM;
+  if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CONNECT_ERROR ||
+      rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CACERT_BADFILE ||
+      rc == CURLE_SSL_CIPHER || rc == CURLE_SSL_ISSUER_ERROR)
+    return cb_fail(err, CB_ERR_REGISTRY, 0, "%s: TLS with '%s' failed: %s",
+                   what, c->domain,
+                   c->errbuf[0] != '\0' ? c->errbuf : curl_easy_strerror(rc));
   return cb_fail(err, CB_ERR_REGISTRY, 0, "%s: %s", what,
                  c->errbuf[0] != '\0' ? c->errbuf : curl_easy_strerror(rc));
 }
@@ -502,7 +739,8 @@ retry(struct registry_client *c, int attempt, struct cb_error **err)
   if (!c->transient || attempt >= MAX_ATTEMPTS)
     return false;
   if (c->retry_now) {
-    cb_log(CB_LOG_INFO, "%s; trying again with a token", (*err)->msg);
+    cb_log(CB_LOG_INFO, "%s; trying again with %s", (*err)->msg,
+           c->token != NULL ? "a token" : "credentials");
     cb_error_free(*err);
     *err = NULL;
     return true;
@@ -594,9 +832,22 @@ fetch_token(struct registry_client *c, const struct registry_challenge *ch,
   if (url == NULL)
     return cb_fail(err, CB_ERR_REGISTRY, 0,
                    "token realm '%.200s' is not an http(s) URL", ch->realm);
+  /* The realm may be another host: it is where credentials go, though
+     not in the clear when the registry itself is spoken to over TLS.  */
+  if (c->user != NULL && strncasecmp(url, "http://", 7) == 0 &&
+      strncmp(c->base, "https://", 8) == 0)
+    return cb_fail(err, CB_ERR_REGISTRY, 0,
+                   "token realm '%.200s' is plain HTTP: credentials are "
+                   "not sent there",
+                   ch->realm);
   free_secret(c->token);
   c->token = NULL;
   prepare(c, "GET", url, NULL, &r, body_ctx);
+  if (c->user != NULL) {
+    curl_easy_setopt(c->curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    curl_easy_setopt(c->curl, CURLOPT_USERNAME, c->user);
+    curl_easy_setopt(c->curl, CURLOPT_PASSWORD, c->pass);
+  }
   rc = perform(c, &r, NULL, "token", err);
   status = status_of(c);
   if (rc == 0 && status != 200)
@@ -613,6 +864,60 @@ fetch_token(struct registry_client *c, const struct registry_challenge *ch,
   free(c->token_scope);
   c->token_scope = cb_xstrdup(ch->scope != NULL ? ch->scope : "");
   return 0;
+}
+
+/* For a registry that may be spoken to over plain HTTP (loopback, or
+   --tls-verify=false): try HTTPS once, and use HTTP if the server does
+   not speak TLS.  Any other outcome keeps HTTPS and is left to the
+   request that follows.  */
+static void
+choose_scheme(struct registry_client *c)
+{
+  cleanup_free char *url = NULL;
+  struct response r = { .max = MAX_ERROR_BODY };
+  void *body_ctx[2];
+  CURLcode rc;
+
+  if (c->scheme_known)
+    return;
+  c->scheme_known = true;
+  url = cb_xasprintf("%s/v2/", c->base);
+  prepare(c, "GET", url, NULL, &r, body_ctx);
+  rc = curl_easy_perform(c->curl);
+  response_release(&r);
+  if (rc == CURLE_SSL_CONNECT_ERROR) {
+    char *http = cb_xasprintf("http://%s", c->base + strlen("https://"));
+
+    cb_log(CB_LOG_DEBUG, "'%s' does not speak TLS: using plain HTTP",
+           c->domain);
+    free(c->base);
+    c->base = http;
+  }
+}
+
+int
+registry_login(struct registry_client *c, struct cb_error **err)
+{
+  cleanup_free char *url = NULL;
+  cleanup_free char *what = cb_xasprintf("login to %s failed", c->domain);
+
+  choose_scheme(c);
+  url = cb_xasprintf("%s/v2/", c->base);
+  for (int attempt = 1;; attempt++) {
+    struct response r = { .max = MAX_ERROR_BODY };
+    void *body_ctx[2];
+    int rc;
+
+    prepare(c, "GET", url, NULL, &r, body_ctx);
+    rc = perform(c, &r, NULL, what, err);
+    if (rc == 0 && status_of(c) != 200)
+      rc = fail_status(c, &r, what, err);
+    response_release(&r);
+    if (rc == 0)
+      return 0;
+    if (!retry(c, attempt, err))
+      return -1;
+  }
 }
 
 /* The media type of a Content-Type value: parameters and blanks
@@ -702,9 +1007,11 @@ registry_get_manifest(struct registry_client *c, const char *repo,
                       char **media_type, struct cb_digest *digest,
                       struct cb_error **err)
 {
-  cleanup_free char *url =
-    cb_xasprintf("%s/v2/%s/manifests/%s", c->base, repo, reference);
+  cleanup_free char *url = NULL;
   cleanup_free char *what = cb_xasprintf("manifest '%s'", reference);
+
+  choose_scheme(c);
+  url = cb_xasprintf("%s/v2/%s/manifests/%s", c->base, repo, reference);
 
   for (int attempt = 1;; attempt++) {
     if (get_manifest_once(c, url, reference, what, buf, len, media_type,
@@ -757,6 +1064,7 @@ registry_get_blob(struct registry_client *c, const char *repo,
   cleanup_free char *url = NULL;
   cleanup_free char *what = NULL;
 
+  choose_scheme(c);
   cb_digest_str(digest, ds);
   url = cb_xasprintf("%s/v2/%s/blobs/%s", c->base, repo, ds);
   what = cb_xasprintf("blob %.19s", ds);
@@ -781,6 +1089,7 @@ registry_blob_exists(struct registry_client *c, const char *repo,
   long status;
   int rc;
 
+  choose_scheme(c);
   cb_digest_str(digest, ds);
   url = cb_xasprintf("%s/v2/%s/blobs/%s", c->base, repo, ds);
   what = cb_xasprintf("blob %.19s", ds);
@@ -889,6 +1198,7 @@ registry_put_blob(struct registry_client *c, const char *repo,
 
   if (size > INT64_MAX)
     return cb_fail(err, CB_ERR_UNSAFE, 0, "blob too large");
+  choose_scheme(c);
   cb_digest_str(digest, ds);
   what = cb_xasprintf("blob %.19s", ds);
   if (start < 0)
@@ -915,9 +1225,11 @@ registry_put_manifest(struct registry_client *c, const char *repo,
                       const char *reference, const char *media_type,
                       const char *buf, size_t len, struct cb_error **err)
 {
-  cleanup_free char *url =
-    cb_xasprintf("%s/v2/%s/manifests/%s", c->base, repo, reference);
+  cleanup_free char *url = NULL;
   cleanup_free char *what = cb_xasprintf("manifest '%s'", reference);
+
+  choose_scheme(c);
+  url = cb_xasprintf("%s/v2/%s/manifests/%s", c->base, repo, reference);
 
   for (int attempt = 1;; attempt++) {
     struct upload body = { .mem = buf, .len = len, .fd = -1 };

@@ -3,23 +3,28 @@
    nothing of the store: blob bodies are streamed into a sink the caller
    hands it, and uploads are read from an fd the caller opened.
 
-   Transport: plain HTTP for a registry on the loopback host ("localhost",
-   "127.0.0.1" or "[::1]", with any port), since that is a test or a
-   local mirror and has no certificate; HTTPS with the system CAs for
-   everything else.  "docker.io" is served by "registry-1.docker.io".
+   Transport: HTTPS with the system CAs, plus the CAs and client
+   certificate of the registry's certs.d directory.  A registry on the
+   loopback host ("localhost", "127.0.0.1" or "[::1]", with any port), or
+   one configured with tls_verify false, is tried over HTTPS first and
+   spoken to over plain HTTP when it does not speak TLS.  "docker.io" is
+   served by "registry-1.docker.io".  A TLS failure names the registry.
    Redirects (blob downloads often go to a CDN) are followed, over HTTP(S)
    only.  A request that fails in a way that may pass (connection refused
    or dropped, a timeout, HTTP 429, 500, 502, 503 or 504) is tried up to 3
    times in all, 0.25 s and then 1 s apart; a blob download only while
    nothing of it has reached the sink, an upload from the start of its
-   fd's offset.  Authentication: when a registry answers 401 with a Bearer challenge
-   (Www-Authenticate: Bearer realm=..,service=..,scope=..), an anonymous
-   token is fetched from the realm, kept for later requests, and the
-   request is tried again once with it; libcurl sends it to the
-   registry's host only, never where a redirect leads, and it is never
-   logged.  Credentials (Basic, or tokens for a login) are not supported
-   yet: a 401 the anonymous flow cannot answer is reported like any
-   other status.
+   fd's offset.
+
+   Authentication: when a registry answers 401 with a Bearer challenge
+   (Www-Authenticate: Bearer realm=..,service=..,scope=..), a token is
+   fetched from the realm (with the credentials as Basic auth when there
+   are some, else anonymously), kept for later requests (one token: a
+   new scope replaces it), and the request is tried again once with it.
+   A Basic challenge is answered with the credentials.  libcurl sends
+   them to the registry's host only, never where a redirect leads, and
+   neither tokens nor passwords are logged.  A 401 that cannot be
+   answered is reported like any other status.
 
    Errors are CB_ERR_REGISTRY and name what was asked and the HTTP status
    with the registry's own error text when it sent one ("manifest 'v1':
@@ -56,8 +61,28 @@ void registry_client_freep(struct registry_client **c);
 #define cleanup_registry_client                                                \
   __attribute__((cleanup(registry_client_freep)))
 
-/* True when DOMAIN is spoken to over plain HTTP (the loopback host).  */
+/* True when DOMAIN may be spoken to over plain HTTP (the loopback
+   host).  */
 bool registry_domain_is_insecure(const char *domain);
+
+struct registry_client_config {
+  bool tls_verify;  /* false: --tls-verify=false */
+  const char *user; /* credentials to use (login); NULL: the stored ones */
+  const char *pass;
+};
+
+/* Set up C as CFG says, before its first request: TLS verification, the
+   CA and client certificates of C's certs.d directory (see
+   load_certs() in client.c), and credentials, given or stored
+   (registry/credentials.h).  */
+int registry_client_configure(struct registry_client *c,
+                              const struct registry_client_config *cfg,
+                              struct cb_error **err);
+
+/* Check C's credentials against the registry (GET /v2/, answering its
+   challenge): CB_ERR_REGISTRY "login to HOST failed: HTTP 401
+   Unauthorized" when they do not do.  */
+int registry_login(struct registry_client *c, struct cb_error **err);
 
 /* GET the manifest REFERENCE (a tag or "sha256:<hex>") of repository
    REPO ("library/busybox").  At most OCI_MAX_MANIFEST_SIZE (4 MiB) bytes

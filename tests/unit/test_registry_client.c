@@ -66,8 +66,11 @@ test_status_reason(void)
          "HTTP/1.1 reason");
   is_str(registry_status_reason("HTTP/1.1 201 Created"), " Created",
          "201 reason");
-  is_str(registry_status_reason("HTTP/2 404"), "", "HTTP/2 has none");
-  is_str(registry_status_reason("HTTP/2 200 "), " ", "an empty reason");
+  is_str(registry_status_reason("HTTP/2 404"), " Not Found",
+         "HTTP/2 has none: the standard one");
+  is_str(registry_status_reason("HTTP/2 299"), "", "no standard one");
+  is_str(registry_status_reason("HTTP/2 401 "), " Unauthorized",
+         "an empty reason: the standard one");
   is_str(registry_status_reason(NULL), "", "no status line");
   is_str(registry_status_reason("HTTP/1.1 500 bad\033[2J"), "",
          "control characters drop the reason");
