@@ -1,0 +1,130 @@
+#!/usr/bin/env bats
+# `cbuild run`: a command in an imported image, in the rootless sandbox
+# (user, mount, pid, ipc, uts and optionally network namespaces, on an
+# overlay of the image's layers).  CI runs this as the unprivileged user
+# cbuild-test; as root it runs the same way with root's identity mapping.
+
+load helpers
+
+skip_unless_sandbox() {
+    unshare --user true 2>/dev/null || skip "user namespaces are not available here"
+}
+
+setup() {
+    helpers_setup
+    skip_unless_sandbox
+    unset CBUILD_IN_USERNS CBUILD_SUBUID_FILE CBUILD_SUBGID_FILE
+    cbuild_root_setup
+    import_base
+}
+
+@test "run: a command prints to our stdout" {
+    run_cbuild run base:1 /bin/busybox echo ok
+    assert "$output" == "ok"
+    assert "$stderr" == ""
+}
+
+@test "run: the command is uid 0 in the image's root, found through PATH" {
+    run_cbuild run base:1 id -u
+    assert "$output" == "0"
+    run_cbuild run base:1 cat /etc/hostname
+    assert "$output" == "cbuild"
+}
+
+@test "run: the command's exit status is ours" {
+    run_cbuild 3 run base:1 sh -c 'exit 3'
+    run_cbuild 137 run base:1 sh -c 'kill -9 $$'
+}
+
+@test "run: a missing command exits 127 with one line naming it" {
+    run_cbuild 127 run base:1 no-such-command
+    assert "$output" == ""
+    assert "$(line_count "$stderr")" == "1"
+    assert "$stderr" =~ "'no-such-command': command not found"
+}
+
+@test "run: -e sets variables, and PATH has a default" {
+    run_cbuild run -e A=b --env B=c base:1 env
+    grep -qx 'A=b' <<<"$output"
+    grep -qx 'B=c' <<<"$output"
+    grep -q '^PATH=/' <<<"$output"
+}
+
+@test "run: -w sets the working directory, created when missing" {
+    run_cbuild run -w /tmp base:1 pwd
+    assert "$output" == "/tmp"
+    run_cbuild run -w /new/dir base:1 pwd
+    assert "$output" == "/new/dir"
+}
+
+@test "run: -u sets the uid and gid" {
+    run_cbuild unshare cat /proc/self/uid_map
+    [ "$(line_count "$output")" -gt 1 ] || [ "$(id -u)" = 0 ] ||
+        skip "only uid 0 is mapped (no subuid range)"
+    run_cbuild run -u 1000 base:1 id -u
+    assert "$output" == "1000"
+    run_cbuild run -u 1000:1001 base:1 id -g
+    assert "$output" == "1001"
+}
+
+@test "run: a user name is refused for now, naming it" {
+    run_cbuild 1 run -u nobody base:1 id -u
+    assert "$stderr" =~ "user 'nobody'"
+}
+
+@test "run: the host's files and processes are not visible" {
+    echo secret >"$TESTDIR/host-file"
+    run_cbuild 1 run base:1 cat "$TESTDIR/host-file"
+    assert "$output" == ""
+    # PID 1 inside is the sandbox's init (a copy of cbuild), and there are
+    # the command is PID 2.
+    run_cbuild run base:1 sh -c 'tr "\0" " " </proc/1/cmdline'
+    assert "$output" =~ "run"
+    assert "$output" =~ "base:1"
+    run_cbuild run base:1 sh -c 'echo $$'
+    assert "$output" == "2"
+}
+
+@test "run: writes do not change the image, and nothing is left behind" {
+    run_cbuild run base:1 sh -c 'echo hi >/written && rm /bin/ls && cat /written'
+    assert "$output" == "hi"
+    run_cbuild 1 run base:1 cat /written
+    run_cbuild run base:1 ls /bin/ls
+    assert "$output" == "/bin/ls"
+    assert "$(ls -A "$CBUILD_ROOT/run")" == ""
+}
+
+@test "run: /dev, /proc, /etc/hosts are the sandbox's" {
+    run_cbuild run base:1 sh -c 'echo x >/dev/null && head -c 4 /dev/zero | wc -c'
+    assert "$output" =~ 4
+    run_cbuild run base:1 grep -c '^127.0.0.1.*localhost' /etc/hosts
+    assert "$output" == "1"
+}
+
+@test "run: --network none has only lo" {
+    run_cbuild run --network none base:1 cat /proc/net/dev
+    assert "$(echo "$output" | awk -F: 'NR > 2 {gsub(/ /, "", $1); print $1}' | paste -sd,)" == "lo"
+}
+
+@test "run: without a command the image's Cmd runs, with its Env and WorkingDir" {
+    import_base cmd:1 --change 'CMD ["echo","from-cmd"]'
+    run_cbuild run cmd:1
+    assert "$output" == "from-cmd"
+    import_base env:1 --change 'ENV GREETING=hello' --change 'WORKDIR /srv' \
+        --change 'CMD ["sh","-c","echo $GREETING; pwd"]'
+    run_cbuild run env:1
+    assert "$output" == "hello"$'\n'"/srv"
+    run_cbuild run -e GREETING=bye env:1
+    assert "$output" == "bye"$'\n'"/srv"
+}
+
+@test "run: usage errors" {
+    run_cbuild 2 run
+    assert "$stderr" =~ "expected IMAGE"
+    run_cbuild 2 run --network bridge base:1 true
+    assert "$stderr" =~ "host or none"
+    run_cbuild 2 run -w relative base:1 true
+    assert "$stderr" =~ "absolute"
+    run_cbuild 2 run no-such-image:1 true
+    run_cbuild 2 run cmd-less-image-does-not-exist
+}
