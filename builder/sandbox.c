@@ -355,6 +355,12 @@ static int
 child_error(const struct sandbox_spec *spec, const struct sandbox_report *r,
             int *status, struct cb_error **err)
 {
+  if ((strcmp(r->step, "setuid") == 0 || strcmp(r->step, "setgid") == 0) &&
+      r->errnum == EINVAL)
+    return cb_fail(err, CB_ERR_SYSTEM, 0,
+                   "sandbox: %s: uid %u or gid %u is not mapped in the user "
+                   "namespace (no subordinate id range?)",
+                   r->step, (unsigned)spec->uid, (unsigned)spec->gid);
   if (strcmp(r->step, "exec") != 0)
     return cb_fail(err, CB_ERR_SYSTEM, r->errnum, "sandbox: %s", r->step);
   if (r->errnum == ENOENT) {

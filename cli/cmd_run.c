@@ -15,6 +15,7 @@
 #include "cli/cli_store.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "common/limits.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/digest.h"
@@ -23,7 +24,7 @@
 #include "common/banned.h"
 
 static const char usage[] =
-  "usage: cbuild run [--root DIR] [--rm] [-e KEY=VALUE]... [-u UID[:GID]]\n"
+  "usage: cbuild run [--root DIR] [--rm] [-e KEY=VALUE]... [-u USER[:GROUP]]\n"
   "                  [-w DIR] [--network host|none] IMAGE [COMMAND [ARG...]]\n"
   "\n"
   "Run COMMAND in IMAGE, rootless: in cbuild's user namespace, with mount,\n"
@@ -34,10 +35,11 @@ static const char usage[] =
   "the Entrypoint (if any) and COMMAND.  Exits with the command's status\n"
   "(127 when it is not found, 128 + N when killed by signal N).\n"
   "\n"
-  "  -e, --env KEY=VALUE  set a variable (KEY alone: the caller's value)\n"
-  "  -u, --user UID[:GID] numeric ids (default: the image's User, else 0)\n"
-  "  -w, --workdir DIR    absolute working directory, created if missing\n"
-  "  --network MODE       host (default) or none (only lo)\n";
+  "  -e, --env KEY=VALUE      set a variable (KEY alone: the caller's value)\n"
+  "  -u, --user USER[:GROUP]  ids, or names from the image's /etc/passwd\n"
+  "                           and /etc/group (default: the image's User)\n"
+  "  -w, --workdir DIR        absolute working directory, made if missing\n"
+  "  --network MODE           host (default) or none (only lo)\n";
 
 struct run_opts {
   char **env; /* -e, in order; borrowed strings */
@@ -215,6 +217,56 @@ make_argv(json_t *cfg, char **cmd, int n_cmd)
   return v;
 }
 
+/* Read PATH (e.g. "etc/passwd") of the image: from the top layer that
+   has it, resolved inside that layer.  A whiteout (char 0/0) hides it.
+   Opaque directories are not looked at.  *BUF is NULL when no layer has
+   the file.  */
+static int
+read_image_file(struct layer_store *s, char **lowers, const char *path,
+                char **buf, struct cb_error **err)
+{
+  cleanup_close int dir = openat(layer_store_root_fd(s), "unpacked",
+                                 O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+  *buf = NULL;
+  if (dir < 0)
+    return cb_fail_errno(err, "store '%s': cannot open 'unpacked'",
+                         layer_store_root(s));
+  for (size_t i = 0; lowers[i] != NULL; i++) {
+    cleanup_close int layer = openat(dir, lowers[i],
+                                     O_PATH | O_DIRECTORY | O_CLOEXEC);
+    cleanup_close int fd = -1;
+    struct cb_error *e = NULL;
+    struct stat sb;
+    size_t len;
+
+    if (layer < 0)
+      return cb_fail_errno(err, "cannot open 'unpacked/%s'", lowers[i]);
+    fd = cb_open_in_root(layer, path, O_PATH, 0, &e);
+    if (fd < 0 && e->errnum == ENOENT) {
+      cb_error_free(e);
+      continue;
+    }
+    if (fd < 0) {
+      *err = e;
+      return cb_wrap(err, "image file '/%s'", path);
+    }
+    if (fstat(fd, &sb) < 0)
+      return cb_fail_errno(err, "image file '/%s'", path);
+    if (S_ISCHR(sb.st_mode) && sb.st_rdev == 0)
+      return 0; /* whited out */
+    if (!S_ISREG(sb.st_mode))
+      return cb_fail(err, CB_ERR_UNSAFE, 0,
+                     "image file '/%s' is not a regular file", path);
+    cb_closep(&fd);
+    fd = cb_open_in_root(layer, path, O_RDONLY | O_NONBLOCK, 0, err);
+    if (fd < 0 || cb_read_all(fd, CB_MAX_IMAGE_ID_FILE, buf, &len, err) < 0)
+      return cb_wrap(err, "image file '/%s'", path);
+    return 0;
+  }
+  return 0;
+}
+
 static bool
 parse_id(const char *s, size_t len, uint32_t *out)
 {
@@ -233,18 +285,78 @@ parse_id(const char *s, size_t len, uint32_t *out)
   return true;
 }
 
-/* USER: "UID" or "UID:GID" (gid 0 when not given).  */
-static int
-parse_user(const char *user, uid_t *uid, gid_t *gid, struct cb_error **err)
+/* In TEXT (/etc/passwd or /etc/group lines "name:x:ID:..."), find the
+   line whose name is NAME (NLEN bytes) or, with NAME NULL, whose ID is
+   *ID.  Writes *ID and, for passwd (GID_OUT not NULL), the line's gid.  */
+static bool
+find_id_line(const char *text, const char *name, size_t nlen, uint32_t *id,
+             uint32_t *gid_out)
 {
-  size_t ulen = strcspn(user, ":");
-  uint32_t u, g = 0;
+  for (const char *line = text; line != NULL && *line != '\0';) {
+    const char *end = strchr(line, '\n');
+    size_t llen = end != NULL ? (size_t)(end - line) : strlen(line);
+    const char *f[4];
+    size_t n = 0, flen[4];
+    uint32_t v, g = 0;
 
-  if (!parse_id(user, ulen, &u) ||
-      (user[ulen] == ':' && !parse_id(user + ulen + 1,
-                                      strlen(user + ulen + 1), &g)))
-    return cb_fail(err, CB_ERR_UNSUPPORTED, 0,
-                   "user '%s': only numeric UID[:GID] is supported", user);
+    /* The first four colon-separated fields of the line.  */
+    for (const char *p = line; n < 4 && p <= line + llen; n++) {
+      const char *c = memchr(p, ':', (size_t)(line + llen - p));
+
+      f[n] = p;
+      flen[n] = c != NULL ? (size_t)(c - p) : (size_t)(line + llen - p);
+      if (c == NULL) {
+        n++;
+        break;
+      }
+      p = c + 1;
+    }
+    line = end != NULL ? end + 1 : NULL;
+    if (n < 3 || !parse_id(f[2], flen[2], &v))
+      continue;
+    if (gid_out != NULL && (n < 4 || !parse_id(f[3], flen[3], &g)))
+      continue;
+    if (name != NULL ? (flen[0] == nlen && memcmp(f[0], name, nlen) == 0)
+                     : v == *id) {
+      *id = v;
+      if (gid_out != NULL)
+        *gid_out = g;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* USER: "USER[:GROUP]", each a number or a name from the image's
+   /etc/passwd and /etc/group.  Without GROUP the gid is the user's in
+   /etc/passwd, else 0.  */
+static int
+resolve_user(struct layer_store *s, char **lowers, const char *user,
+             uid_t *uid, gid_t *gid, struct cb_error **err)
+{
+  cleanup_free char *passwd = NULL, *group = NULL;
+  size_t ulen = strcspn(user, ":");
+  const char *grp = user[ulen] == ':' ? user + ulen + 1 : NULL;
+  uint32_t u = 0, g = 0, pg = 0;
+  bool numeric = parse_id(user, ulen, &u);
+
+  if (read_image_file(s, lowers, "etc/passwd", &passwd, err) < 0)
+    return cb_wrap(err, "user '%s'", user);
+  if (!numeric && (passwd == NULL ||
+                   !find_id_line(passwd, user, ulen, &u, &pg)))
+    return cb_fail(err, CB_ERR_USAGE, 0,
+                   "user '%.*s' is not in the image's /etc/passwd",
+                   (int)ulen, user);
+  if (numeric && passwd != NULL && find_id_line(passwd, NULL, 0, &u, &pg))
+    numeric = false; /* pg is the user's gid */
+  g = numeric ? 0 : pg;
+  if (grp != NULL && !parse_id(grp, strlen(grp), &g)) {
+    if (read_image_file(s, lowers, "etc/group", &group, err) < 0)
+      return cb_wrap(err, "group '%s'", grp);
+    if (group == NULL || !find_id_line(group, grp, strlen(grp), &g, NULL))
+      return cb_fail(err, CB_ERR_USAGE, 0,
+                     "group '%s' is not in the image's /etc/group", grp);
+  }
   *uid = u;
   *gid = g;
   return 0;
@@ -347,11 +459,13 @@ run_image(const struct run_opts *o, char **cmd, int n_cmd, int *status,
             cmd[-1]);
     goto out;
   }
-  if (user != NULL && user[0] != '\0' &&
-      parse_user(user, &spec.uid, &spec.gid, err) < 0)
-    goto out;
   lowers = unpack_layers(s, &img, err);
-  if (lowers == NULL || make_run_dir(s, &dir, err) < 0)
+  if (lowers == NULL)
+    goto out;
+  if (user != NULL && user[0] != '\0' &&
+      resolve_user(s, lowers, user, &spec.uid, &spec.gid, err) < 0)
+    goto out;
+  if (make_run_dir(s, &dir, err) < 0)
     goto out;
   lower_dir = cb_xasprintf("%s/unpacked", layer_store_root(s));
   upper = cb_xasprintf("%s/upper", dir);

@@ -57,19 +57,50 @@ setup() {
     assert "$output" == "/new/dir"
 }
 
-@test "run: -u sets the uid and gid" {
+skip_unless_ids_mapped() {
     run_cbuild unshare cat /proc/self/uid_map
     [ "$(line_count "$output")" -gt 1 ] || [ "$(id -u)" = 0 ] ||
         skip "only uid 0 is mapped (no subuid range)"
+}
+
+@test "run: -u sets the uid and gid" {
+    skip_unless_ids_mapped
     run_cbuild run -u 1000 base:1 id -u
     assert "$output" == "1000"
     run_cbuild run -u 1000:1001 base:1 id -g
     assert "$output" == "1001"
+    run_cbuild run -u 1234 base:1 id -g
+    assert "$output" == "0"
 }
 
-@test "run: a user name is refused for now, naming it" {
-    run_cbuild 1 run -u nobody base:1 id -u
-    assert "$stderr" =~ "user 'nobody'"
+@test "run: -u takes names from the image's /etc/passwd and /etc/group" {
+    skip_unless_ids_mapped
+    # busybox rootfs: user is 1000:1000, nobody 65534, group nogroup 65534.
+    run_cbuild run -u user base:1 id
+    assert "$output" == "uid=1000(user) gid=1000(user)"
+    # A numeric uid in /etc/passwd takes its gid from there.
+    run_cbuild run -u 1000 base:1 id -g
+    assert "$output" == "1000"
+    run_cbuild run -u user:nogroup base:1 id -g
+    assert "$output" == "65534"
+    run_cbuild run -u 0:user base:1 id
+    assert "$output" == "uid=0(root) gid=1000(user)"
+}
+
+@test "run: an unknown user or group is an error naming it" {
+    run_cbuild 2 run -u nouser base:1 id -u
+    assert "$stderr" =~ "user 'nouser' is not in the image's /etc/passwd"
+    run_cbuild 2 run -u root:nogrp base:1 id -u
+    assert "$stderr" =~ "group 'nogrp' is not in the image's /etc/group"
+}
+
+@test "run: the image's User applies unless -u is given" {
+    skip_unless_ids_mapped
+    import_base user:1 --change 'USER user'
+    run_cbuild run user:1 id -u
+    assert "$output" == "1000"
+    run_cbuild run -u 0 user:1 id -u
+    assert "$output" == "0"
 }
 
 @test "run: the host's files and processes are not visible" {
