@@ -350,6 +350,47 @@ overlay_options(const struct sandbox_spec *spec)
   return cb_buf_detach(&b, NULL);
 }
 
+static volatile sig_atomic_t sandbox_pid;
+
+/* SIGTERM or SIGHUP for cbuild ends the sandbox: killing its PID 1 kills
+   everything in the pid namespace, and we still clean up.  */
+static void
+kill_sandbox(int sig)
+{
+  if (sandbox_pid > 0)
+    kill((pid_t)sandbox_pid, SIGKILL);
+}
+
+static const int sandbox_sigs[4] = { SIGTERM, SIGHUP, SIGINT, SIGQUIT };
+
+/* While PID (PID 1 of the sandbox) runs, handle the signals that would
+   kill us, so that cbuild outlives it and removes the upper dir.  SIGINT
+   and SIGQUIT from the terminal reach the command itself (same process
+   group): we ignore them and wait.  In the parent only: SIG_IGN would
+   survive the command's exec.  */
+static void
+signals_catch(pid_t pid, struct sigaction old[4])
+{
+  struct sigaction kill_sa, ign;
+
+  memset(&kill_sa, 0, sizeof(kill_sa));
+  kill_sa.sa_handler = kill_sandbox;
+  sigemptyset(&kill_sa.sa_mask);
+  memset(&ign, 0, sizeof(ign));
+  ign.sa_handler = SIG_IGN;
+  sandbox_pid = pid;
+  for (size_t i = 0; i < 4; i++)
+    sigaction(sandbox_sigs[i], i < 2 ? &kill_sa : &ign, &old[i]);
+}
+
+static void
+signals_restore(const struct sigaction old[4])
+{
+  sandbox_pid = 0;
+  for (size_t i = 0; i < 4; i++)
+    sigaction(sandbox_sigs[i], &old[i], NULL);
+}
+
 /* The failure the child reported, as an error.  */
 static int
 child_error(const struct sandbox_spec *spec, const struct sandbox_report *r,
@@ -384,7 +425,9 @@ sandbox_run(const struct sandbox_spec *spec, int *status,
       CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
   struct sandbox_child c;
   struct sandbox_report r;
-  int fds[2], st;
+  struct sigaction old[4];
+  int fds[2], st, e;
+  pid_t w;
   ssize_t n;
   long pid;
 
@@ -423,14 +466,18 @@ sandbox_run(const struct sandbox_spec *spec, int *status,
     close(rep_r);
     child_main(&c);
   }
+  signals_catch((pid_t)pid, old);
   cb_closep(&rep_w);
   /* EOF once PID 1 closed its end and the command exec'd.  */
   do
     n = read(rep_r, &r, sizeof(r));
   while (n < 0 && errno == EINTR);
-  while (waitpid((pid_t)pid, &st, 0) < 0)
-    if (errno != EINTR)
-      return cb_fail_errno(err, "sandbox: wait");
+  while ((w = waitpid((pid_t)pid, &st, 0)) < 0 && errno == EINTR)
+    ;
+  e = errno;
+  signals_restore(old);
+  if (w < 0)
+    return cb_fail(err, CB_ERR_SYSTEM, e, "sandbox: wait");
   if (n == (ssize_t)sizeof(r))
     return child_error(spec, &r, status, err);
   if (WIFEXITED(st))

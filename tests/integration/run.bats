@@ -159,3 +159,19 @@ skip_unless_ids_mapped() {
     run_cbuild 2 run no-such-image:1 true
     run_cbuild 2 run cmd-less-image-does-not-exist
 }
+
+@test "run: SIGTERM ends the sandbox and the upper dir is still removed" {
+    "$CBUILD" run base:1 sleep 300 >/dev/null 2>&1 &
+    local pid=$!
+    # Wait until the command runs (its upper dir exists).
+    for _ in $(seq 50); do
+        [ -n "$(ls -A "$CBUILD_ROOT/run" 2>/dev/null)" ] && break
+        sleep 0.1
+    done
+    sleep 0.5
+    kill -TERM "$pid"
+    local rc=0
+    wait "$pid" || rc=$?
+    assert "$rc" == "137"
+    assert "$(ls -A "$CBUILD_ROOT/run")" == ""
+}
