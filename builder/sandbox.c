@@ -33,6 +33,13 @@ struct sandbox_report {
   int errnum;
 };
 
+/* Host devices bound onto files in the new /dev.  */
+static const char *const dev_nodes[][2] = {
+  { "/dev/null", "dev/null" },       { "/dev/zero", "dev/zero" },
+  { "/dev/full", "dev/full" },       { "/dev/random", "dev/random" },
+  { "/dev/urandom", "dev/urandom" }, { "/dev/tty", "dev/tty" },
+};
+
 /* Everything the child needs, made before clone.  */
 struct sandbox_child {
   const struct sandbox_spec *spec;
@@ -42,14 +49,8 @@ struct sandbox_child {
   const char *hostname_file;
   const char *hostname;
   bool have_resolv;
+  bool have_dev[CB_N_ELEMENTS(dev_nodes)]; /* which the host has */
   int rep_fd;
-};
-
-/* Host devices bound onto files in the new /dev.  */
-static const char *const dev_nodes[][2] = {
-  { "/dev/null", "dev/null" },       { "/dev/zero", "dev/zero" },
-  { "/dev/full", "dev/full" },       { "/dev/random", "dev/random" },
-  { "/dev/urandom", "dev/urandom" }, { "/dev/tty", "dev/tty" },
 };
 
 static const char *const dev_links[][2] = {
@@ -181,21 +182,23 @@ mount_sys(void)
 
 /* The new /dev: a tmpfs with the host's harmless devices bound in.  */
 static int
-mount_dev(const char **step)
+mount_dev(const struct sandbox_child *c, const char **step)
 {
   *step = "mount /dev";
   if (ensure_dir("dev") < 0 ||
       mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_NOEXEC,
             "mode=755,size=65536k") < 0)
     return -1;
-  for (size_t i = 0; i < sizeof(dev_nodes) / sizeof(dev_nodes[0]); i++) {
+  for (size_t i = 0; i < CB_N_ELEMENTS(dev_nodes); i++) {
+    if (!c->have_dev[i])
+      continue;
     *step = dev_nodes[i][0];
     if (replace_file(dev_nodes[i][1], NULL) < 0 ||
         mount(dev_nodes[i][0], dev_nodes[i][1], NULL, MS_BIND, NULL) < 0)
       return -1;
   }
   *step = "create the /dev links";
-  for (size_t i = 0; i < sizeof(dev_links) / sizeof(dev_links[0]); i++)
+  for (size_t i = 0; i < CB_N_ELEMENTS(dev_links); i++)
     if (symlink(dev_links[i][0], dev_links[i][1]) < 0)
       return -1;
   /* A pts instance of our own when permitted; without it there are no
@@ -233,7 +236,7 @@ setup_root(struct sandbox_child *c, const char **step)
   if (ensure_dir("proc") < 0 ||
       mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
     return -1;
-  if (mount_dev(step) < 0)
+  if (mount_dev(c, step) < 0)
     return -1;
   mount_sys();
   *step = "write /etc/hosts";
@@ -436,6 +439,17 @@ sandbox_run(const struct sandbox_spec *spec, int *status,
       spec->workdir == NULL || spec->workdir[0] != '/')
     return cb_fail(err, CB_ERR_USAGE, 0,
                    "sandbox: need layers, a command and an absolute workdir");
+  /* overlayfs splits its options at ',' and lowerdir at ':'.  */
+  if (strpbrk(spec->upper, ",:\\") != NULL ||
+      strpbrk(spec->work, ",:\\") != NULL)
+    return cb_fail(err, CB_ERR_UNSUPPORTED, 0,
+                   "sandbox: the overlay dirs '%s' and '%s' must not contain "
+                   "',', ':' or '\\' (move the store)", spec->upper,
+                   spec->work);
+  for (size_t i = 0; i < spec->n_lowers; i++)
+    if (strpbrk(spec->lowers[i], ",:\\") != NULL)
+      return cb_fail(err, CB_ERR_UNSUPPORTED, 0,
+                     "sandbox: bad lower dir name '%s'", spec->lowers[i]);
   memset(&c, 0, sizeof(c));
   c.spec = spec;
   c.hostname = spec->hostname != NULL ? spec->hostname : "cbuild";
@@ -451,6 +465,12 @@ sandbox_run(const struct sandbox_spec *spec, int *status,
                    c.hostname);
   c.hostname_file = hostname_file = cb_xasprintf("%s\n", c.hostname);
   c.have_resolv = access("/etc/resolv.conf", R_OK) == 0;
+  /* A host without /dev/tty (some CI containers) gets a /dev without.  */
+  for (size_t i = 0; i < CB_N_ELEMENTS(dev_nodes); i++) {
+    struct stat sb;
+
+    c.have_dev[i] = stat(dev_nodes[i][0], &sb) == 0 && S_ISCHR(sb.st_mode);
+  }
   if (spec->network_none)
     flags |= CLONE_NEWNET;
   if (pipe2(fds, O_CLOEXEC) < 0)

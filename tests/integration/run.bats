@@ -175,3 +175,11 @@ skip_unless_ids_mapped() {
     assert "$rc" == "137"
     assert "$(ls -A "$CBUILD_ROOT/run")" == ""
 }
+
+@test "run: a store path overlayfs cannot take is refused, naming it" {
+    export CBUILD_ROOT=$TESTDIR/a,b
+    import_base
+    run_cbuild 1 run base:1 true
+    assert "$stderr" =~ "must not contain ','"
+    assert "$(ls -A "$CBUILD_ROOT/run")" == ""
+}
