@@ -19,11 +19,11 @@ struct sandbox_spec {
   /* Paths, not fds: overlayfs refuses dirs whose mount belongs to
      another mount namespace, and fds opened before clone do.  The paths
      are ours (the store's), not the image's.  */
-  const char *lower_dir; /* the dir holding the lower dirs */
-  char **lowers;         /* unpacked layers in LOWER_DIR, top first */
+  const char *lower_dir; /* the child's cwd while mounting the overlay */
+  char **lowers;         /* the layers, top first, relative to LOWER_DIR */
   size_t n_lowers;
-  const char *upper;  /* empty dir, on the same filesystem as WORK */
-  const char *work;   /* empty dir for overlayfs */
+  const char *upper; /* empty dir, on the same filesystem as WORK (may be */
+  const char *work;  /* relative to LOWER_DIR); empty dir for overlayfs */
   const char *merged; /* empty dir to mount the overlay on */
   char **argv;         /* the command; argv[0] is looked up in ENVP's PATH */
   char **envp;

@@ -362,14 +362,18 @@ resolve_user(struct layer_store *s, char **lowers, const char *user,
   return 0;
 }
 
-/* A fresh run/<random>/ in the store with upper/, work/ and merged/:
-   beside unpacked/, so that overlayfs has upper and work on one
-   filesystem.  *DIR is its path.  */
+/* A fresh run/<random>/ in the store, beside unpacked/ so that
+   overlayfs has upper and work on one filesystem: upper/, work/,
+   merged/, and l/0, l/1, ... symlinks to the lower dirs LOWERS (top
+   first), so that the overlay options name them in a few bytes each and
+   hundreds of layers fit in the one-page option string.  *DIR is its
+   path.  */
 static int
-make_run_dir(struct layer_store *s, char **dir, struct cb_error **err)
+make_run_dir(struct layer_store *s, char **lowers, char **dir,
+             struct cb_error **err)
 {
   int root = layer_store_root_fd(s);
-  cleanup_close int fd = -1;
+  cleanup_close int fd = -1, l = -1;
 
   if (mkdirat(root, "run", 0700) < 0 && errno != EEXIST)
     return cb_fail_errno(err, "store '%s': cannot create 'run'",
@@ -385,8 +389,21 @@ make_run_dir(struct layer_store *s, char **dir, struct cb_error **err)
   }
   fd = open(*dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0 || mkdirat(fd, "upper", 0755) < 0 ||
-      mkdirat(fd, "work", 0700) < 0 || mkdirat(fd, "merged", 0755) < 0)
+      mkdirat(fd, "work", 0700) < 0 || mkdirat(fd, "merged", 0755) < 0 ||
+      mkdirat(fd, "l", 0700) < 0)
     return cb_fail_errno(err, "cannot set up '%s'", *dir);
+  l = openat(fd, "l", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (l < 0)
+    return cb_fail_errno(err, "cannot set up '%s/l'", *dir);
+  for (size_t i = 0; lowers[i] != NULL; i++) {
+    cleanup_free char *target =
+        cb_xasprintf("../../../unpacked/%s", lowers[i]);
+    char name[24];
+
+    snprintf(name, sizeof(name), "%zu", i);
+    if (symlinkat(target, l, name) < 0)
+      return cb_fail_errno(err, "cannot set up '%s/l/%s'", *dir, name);
+  }
   return 0;
 }
 
@@ -428,9 +445,10 @@ run_image(const struct run_opts *o, char **cmd, int n_cmd, int *status,
           struct cb_error **err)
 {
   cleanup_layer_store struct layer_store *s = NULL;
-  cleanup_free char *dir = NULL, *lower_dir = NULL, *upper = NULL,
-                    *work = NULL, *merged = NULL;
+  cleanup_free char *dir = NULL, *lower_dir = NULL, *merged = NULL;
   cleanup_strv char **lowers = NULL;
+  cleanup_strv char **short_lowers = NULL;
+  size_t n_lowers;
   cleanup_strv char **argv = NULL;
   cleanup_strv char **envp = NULL;
   struct sandbox_spec spec;
@@ -465,17 +483,19 @@ run_image(const struct run_opts *o, char **cmd, int n_cmd, int *status,
   if (user != NULL && user[0] != '\0' &&
       resolve_user(s, lowers, user, &spec.uid, &spec.gid, err) < 0)
     goto out;
-  if (make_run_dir(s, &dir, err) < 0)
+  if (make_run_dir(s, lowers, &dir, err) < 0)
     goto out;
-  lower_dir = cb_xasprintf("%s/unpacked", layer_store_root(s));
-  upper = cb_xasprintf("%s/upper", dir);
-  work = cb_xasprintf("%s/work", dir);
+  n_lowers = cb_strv_len(lowers);
+  short_lowers = cb_xcalloc(n_lowers + 1, sizeof(char *));
+  for (size_t i = 0; i < n_lowers; i++)
+    short_lowers[i] = cb_xasprintf("%zu", i);
+  lower_dir = cb_xasprintf("%s/l", dir);
   merged = cb_xasprintf("%s/merged", dir);
   spec.lower_dir = lower_dir;
-  spec.lowers = lowers;
-  spec.n_lowers = cb_strv_len(lowers);
-  spec.upper = upper;
-  spec.work = work;
+  spec.lowers = short_lowers;
+  spec.n_lowers = n_lowers;
+  spec.upper = "../upper"; /* relative to LOWER_DIR, like the lowers */
+  spec.work = "../work";
   spec.merged = merged;
   spec.argv = argv;
   spec.envp = envp;
