@@ -183,3 +183,55 @@ skip_unless_ids_mapped() {
     assert "$output" == "ok"
     assert "$(ls -A "$CBUILD_ROOT/run")" == ""
 }
+
+# add_layers DIR N: append N one-file layers (layer0 .. layerN-1) to the
+# image in the OCI layout DIR and name it many:1.
+add_layers() {
+    python3 - "$1" "$2" <<'PY'
+import hashlib, io, json, os, sys, tarfile
+d, n = sys.argv[1], int(sys.argv[2])
+def blob(data):
+    h = hashlib.sha256(data).hexdigest()
+    with open(os.path.join(d, 'blobs/sha256', h), 'wb') as f:
+        f.write(data)
+    return 'sha256:' + h, len(data)
+def read(digest):
+    return open(os.path.join(d, 'blobs/sha256', digest.split(':')[1]), 'rb').read()
+index = json.load(open(os.path.join(d, 'index.json')))
+mdesc = index['manifests'][0]
+man = json.loads(read(mdesc['digest']))
+cfg = json.loads(read(man['config']['digest']))
+for i in range(n):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode='w', format=tarfile.PAX_FORMAT) as t:
+        data = b'%d\n' % i
+        ti = tarfile.TarInfo('layer%d' % i)
+        ti.size = len(data)
+        ti.mode = 0o644
+        t.addfile(ti, io.BytesIO(data))
+    dg, sz = blob(buf.getvalue())
+    man['layers'].append({'mediaType': 'application/vnd.oci.image.layer.v1.tar',
+                          'digest': dg, 'size': sz})
+    cfg['rootfs']['diff_ids'].append(dg)
+    cfg.setdefault('history', []).append({'created_by': 'layer %d' % i,
+                                           'empty_layer': False})
+cd, cs = blob(json.dumps(cfg).encode())
+man['config']['digest'], man['config']['size'] = cd, cs
+md, ms = blob(json.dumps(man).encode())
+mdesc['digest'], mdesc['size'] = md, ms
+mdesc.setdefault('annotations', {})['org.opencontainers.image.ref.name'] = 'many:1'
+json.dump(index, open(os.path.join(d, 'index.json'), 'w'))
+PY
+}
+
+@test "run: an image of 150 layers fits in the overlay options" {
+    skip_unless_cmd python3
+    run_cbuild save -o "$TESTDIR/oci.tar" base:1
+    mkdir "$TESTDIR/oci"
+    tar -xf "$TESTDIR/oci.tar" -C "$TESTDIR/oci"
+    add_layers "$TESTDIR/oci" 150
+    tar -cf "$TESTDIR/many.tar" -C "$TESTDIR/oci" .
+    run_cbuild load -i "$TESTDIR/many.tar"
+    run_cbuild run many:1 sh -c 'ls / | grep -c "^layer"; cat /layer0 /layer149'
+    assert "$output" == "150"$'\n'"0"$'\n'"149"
+}
