@@ -130,11 +130,15 @@ skip_unless_ids_mapped() {
     assert "$output" =~ 4
     run_cbuild run base:1 grep -c '^127.0.0.1.*localhost' /etc/hosts
     assert "$output" == "1"
+    # /sys, when there is one, is read-only.
+    run_cbuild run base:1 sh -c 'test -z "$(ls /sys)" || ! touch /sys/x 2>/dev/null'
 }
 
 @test "run: --network none has only lo" {
     run_cbuild run --network none base:1 cat /proc/net/dev
     assert "$(echo "$output" | awk -F: 'NR > 2 {gsub(/ /, "", $1); print $1}' | paste -sd,)" == "lo"
+    # lo is up.
+    run_cbuild run --network none base:1 ping -c 1 -W 2 127.0.0.1
 }
 
 @test "run: without a command the image's Cmd runs, with its Env and WorkingDir" {
