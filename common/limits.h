@@ -19,4 +19,8 @@
    100,000 lines).  */
 #define CB_MAX_SUBID_FILE (4u * 1024 * 1024)
 
+/* An image's /etc/passwd or /etc/group, read to resolve a user name: a
+   larger file is refused.  */
+#define CB_MAX_IMAGE_ID_FILE (4u * 1024 * 1024)
+
 #endif

@@ -1,0 +1,508 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "builder/sandbox.h"
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/mem.h"
+#include "common/banned.h"
+
+extern char **environ;
+
+/* What the child sends back when a step fails.  The step is a static
+   string: the child is a copy of us, so the pointer is valid here.  */
+struct sandbox_report {
+  const char *step;
+  int errnum;
+};
+
+/* Host devices bound onto files in the new /dev.  */
+static const char *const dev_nodes[][2] = {
+  { "/dev/null", "dev/null" },       { "/dev/zero", "dev/zero" },
+  { "/dev/full", "dev/full" },       { "/dev/random", "dev/random" },
+  { "/dev/urandom", "dev/urandom" }, { "/dev/tty", "dev/tty" },
+};
+
+/* Everything the child needs, made before clone.  */
+struct sandbox_child {
+  const struct sandbox_spec *spec;
+  const char *overlay_opts; /* "lowerdir=...,upperdir=...,workdir=..." */
+  char *workdir;            /* a writable copy, for creating its parents */
+  const char *hosts;        /* contents of /etc/hosts */
+  const char *hostname_file;
+  const char *hostname;
+  bool have_resolv;
+  bool have_dev[CB_N_ELEMENTS(dev_nodes)]; /* which the host has */
+  int rep_fd;
+};
+
+static const char *const dev_links[][2] = {
+  { "/proc/self/fd", "dev/fd" },     { "/proc/self/fd/0", "dev/stdin" },
+  { "/proc/self/fd/1", "dev/stdout" }, { "/proc/self/fd/2", "dev/stderr" },
+  { "pts/ptmx", "dev/ptmx" },
+};
+
+/* Send {STEP, errno} to the parent and give up.  */
+static void __attribute__((noreturn))
+child_fail(int rep_fd, const char *step)
+{
+  struct sandbox_report r = { step, errno };
+  ssize_t n;
+
+  do
+    n = write(rep_fd, &r, sizeof(r));
+  while (n < 0 && errno == EINTR);
+  _exit(127);
+}
+
+/* A directory NAME (relative to the cwd): created when missing, and it
+   must not be a symlink or anything but a directory (the image decides
+   what is there, and mount(2) would follow a symlink out of the root).
+   Nothing else writes to the fresh upper dir meanwhile.  */
+static int
+ensure_dir(const char *name)
+{
+  struct stat sb;
+
+  if (mkdir(name, 0755) < 0 && errno != EEXIST)
+    return -1;
+  if (lstat(name, &sb) < 0)
+    return -1;
+  if (!S_ISDIR(sb.st_mode)) {
+    errno = ENOTDIR;
+    return -1;
+  }
+  return 0;
+}
+
+/* A fresh regular file NAME (whatever the image had there is replaced)
+   holding TEXT (may be NULL).  */
+static int
+replace_file(const char *name, const char *text)
+{
+  size_t len = text != NULL ? strlen(text) : 0, off = 0;
+  int fd, e;
+
+  if (unlink(name) < 0 && errno != ENOENT)
+    return -1;
+  fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return -1;
+  while (off < len) {
+    ssize_t n = write(fd, text + off, len - off);
+
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      e = errno;
+      close(fd);
+      errno = e;
+      return -1;
+    }
+    off += (size_t)n;
+  }
+  return close(fd);
+}
+
+/* mkdir -p of the absolute PATH (changed in place, then restored).  */
+static int
+make_parents(char *path)
+{
+  for (char *p = path + 1;; p++) {
+    char c = *p;
+
+    if (c != '/' && c != '\0')
+      continue;
+    *p = '\0';
+    if (p[-1] != '/' && mkdir(path, 0755) < 0 && errno != EEXIST) {
+      *p = c;
+      return -1;
+    }
+    *p = c;
+    if (c == '\0')
+      return 0;
+  }
+}
+
+static int
+loopback_up(void)
+{
+  struct ifreq ifr;
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), e;
+
+  if (fd < 0)
+    return -1;
+  memset(&ifr, 0, sizeof(ifr));
+  memcpy(ifr.ifr_name, "lo", 3);
+  if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    if (ioctl(fd, SIOCSIFFLAGS, &ifr) == 0)
+      return close(fd);
+  }
+  e = errno;
+  close(fd);
+  errno = e;
+  return -1;
+}
+
+/* /sys read-only: a sysfs of our own when the kernel allows it (it does
+   with a network namespace of our own), else the host's bound
+   read-only.  Neither working is not fatal: /sys stays empty.  */
+static void
+mount_sys(void)
+{
+  const unsigned long ro = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY;
+
+  if (ensure_dir("sys") < 0)
+    return;
+  if (mount("sysfs", "sys", "sysfs", ro, NULL) == 0)
+    return;
+  if (mount("/sys", "sys", NULL, MS_BIND | MS_REC, NULL) < 0)
+    return;
+  if (mount(NULL, "sys", NULL, MS_REMOUNT | MS_BIND | ro, NULL) < 0)
+    umount2("sys", MNT_DETACH);
+}
+
+/* The new /dev: a tmpfs with the host's harmless devices bound in.  */
+static int
+mount_dev(const struct sandbox_child *c, const char **step)
+{
+  *step = "mount /dev";
+  if (ensure_dir("dev") < 0 ||
+      mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_NOEXEC,
+            "mode=755,size=65536k") < 0)
+    return -1;
+  for (size_t i = 0; i < CB_N_ELEMENTS(dev_nodes); i++) {
+    if (!c->have_dev[i])
+      continue;
+    *step = dev_nodes[i][0];
+    if (replace_file(dev_nodes[i][1], NULL) < 0 ||
+        mount(dev_nodes[i][0], dev_nodes[i][1], NULL, MS_BIND, NULL) < 0)
+      return -1;
+  }
+  *step = "create the /dev links";
+  for (size_t i = 0; i < CB_N_ELEMENTS(dev_links); i++)
+    if (symlink(dev_links[i][0], dev_links[i][1]) < 0)
+      return -1;
+  /* A pts instance of our own when permitted; without it there are no
+     terminals inside, which RUN does not need.  */
+  if (ensure_dir("dev/pts") == 0)
+    (void)mount("devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+                "newinstance,ptmxmode=0666,mode=620");
+  *step = "mount /dev/shm";
+  if (ensure_dir("dev/shm") < 0 ||
+      mount("shm", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+            "mode=1777,size=65536k") < 0)
+    return -1;
+  return 0;
+}
+
+/* Build the root on the merged dir and pivot into it.  */
+static int
+setup_root(struct sandbox_child *c, const char **step)
+{
+  const struct sandbox_spec *spec = c->spec;
+
+  *step = "make mounts private";
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+    return -1;
+  *step = "enter the layer dir";
+  if (chdir(spec->lower_dir) < 0)
+    return -1;
+  *step = "mount overlay";
+  if (mount("overlay", spec->merged, "overlay", 0, c->overlay_opts) < 0)
+    return -1;
+  *step = "enter the new root";
+  if (chdir(spec->merged) < 0)
+    return -1;
+  *step = "mount /proc";
+  if (ensure_dir("proc") < 0 ||
+      mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+    return -1;
+  if (mount_dev(c, step) < 0)
+    return -1;
+  mount_sys();
+  *step = "write /etc/hosts";
+  if (ensure_dir("etc") < 0 || replace_file("etc/hosts", c->hosts) < 0)
+    return -1;
+  *step = "write /etc/hostname";
+  if (replace_file("etc/hostname", c->hostname_file) < 0)
+    return -1;
+  *step = "bind /etc/resolv.conf";
+  if (c->have_resolv &&
+      (replace_file("etc/resolv.conf", NULL) < 0 ||
+       mount("/etc/resolv.conf", "etc/resolv.conf", NULL, MS_BIND, NULL) < 0))
+    return -1;
+  *step = "sethostname";
+  if (sethostname(c->hostname, strlen(c->hostname)) < 0)
+    return -1;
+  *step = "bring up lo";
+  if (spec->network_none && loopback_up() < 0)
+    return -1;
+  /* pivot_root(".", "."): the old root ends up stacked on the new one,
+     and is detached at once (pivot_root(2), NOTES).  */
+  *step = "pivot_root";
+  if (syscall(SYS_pivot_root, ".", ".") < 0)
+    return -1;
+  *step = "unmount the old root";
+  if (umount2(".", MNT_DETACH) < 0)
+    return -1;
+  *step = "chdir /";
+  if (chdir("/") < 0)
+    return -1;
+  *step = "create the working directory";
+  if (make_parents(c->workdir) < 0)
+    return -1;
+  *step = "chdir to the working directory";
+  if (chdir(c->workdir) < 0)
+    return -1;
+  return 0;
+}
+
+static int
+set_ids(const struct sandbox_spec *spec, const char **step)
+{
+  /* Without a subordinate range setgroups is denied in the namespace;
+     there are no supplementary groups to drop then.  */
+  *step = "setgroups";
+  if (setgroups(0, NULL) < 0 && errno != EPERM)
+    return -1;
+  *step = "setgid";
+  if (setresgid(spec->gid, spec->gid, spec->gid) < 0)
+    return -1;
+  *step = "setuid";
+  if (setresuid(spec->uid, spec->uid, spec->uid) < 0)
+    return -1;
+  return 0;
+}
+
+/* PID 1 of the sandbox.  A raw clone made it: a copy of the parent
+   without locks or atfork handlers, so only async-signal-safe calls.  */
+static void __attribute__((noreturn))
+child_main(struct sandbox_child *c)
+{
+  const struct sandbox_spec *spec = c->spec;
+  const char *step = "prctl PR_SET_PDEATHSIG";
+  long cmd;
+  int st;
+
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+    child_fail(c->rep_fd, step);
+  if (setup_root(c, &step) < 0)
+    child_fail(c->rep_fd, step);
+  step = "fork the command";
+  cmd = syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, NULL);
+  if (cmd < 0)
+    child_fail(c->rep_fd, step);
+  if (cmd == 0) {
+    if (set_ids(spec, &step) < 0)
+      child_fail(c->rep_fd, step);
+    /* execvpe searches the PATH of environ, not that of its envp.  */
+    environ = spec->envp;
+    execvpe(spec->argv[0], spec->argv, spec->envp);
+    child_fail(c->rep_fd, "exec");
+  }
+  close(c->rep_fd);
+  /* Reap every orphan; leave with the command's status.  Our exit kills
+     whatever else is left in the namespace.  */
+  for (;;) {
+    pid_t p = waitpid(-1, &st, 0);
+
+    if (p < 0 && errno == EINTR)
+      continue;
+    if (p < 0)
+      _exit(127);
+    if (p != (pid_t)cmd)
+      continue;
+    if (WIFEXITED(st))
+      _exit(WEXITSTATUS(st));
+    if (WIFSIGNALED(st))
+      _exit(128 + WTERMSIG(st));
+  }
+}
+
+/* The lower dirs relative to LOWER_DIR (the child changes into it), so
+   that more layers fit in the one-page option string.  */
+static char *
+overlay_options(const struct sandbox_spec *spec)
+{
+  struct cb_buf b = CB_BUF_INIT;
+
+  cb_buf_adds(&b, "lowerdir=");
+  for (size_t i = 0; i < spec->n_lowers; i++)
+    cb_buf_addf(&b, "%s%s", i > 0 ? ":" : "", spec->lowers[i]);
+  cb_buf_addf(&b, ",upperdir=%s,workdir=%s,userxattr", spec->upper,
+              spec->work);
+  return cb_buf_detach(&b, NULL);
+}
+
+static volatile sig_atomic_t sandbox_pid;
+
+/* SIGTERM or SIGHUP for cbuild ends the sandbox: killing its PID 1 kills
+   everything in the pid namespace, and we still clean up.  */
+static void
+kill_sandbox(int sig)
+{
+  if (sandbox_pid > 0)
+    kill((pid_t)sandbox_pid, SIGKILL);
+}
+
+static const int sandbox_sigs[4] = { SIGTERM, SIGHUP, SIGINT, SIGQUIT };
+
+/* While PID (PID 1 of the sandbox) runs, handle the signals that would
+   kill us, so that cbuild outlives it and removes the upper dir.  SIGINT
+   and SIGQUIT from the terminal reach the command itself (same process
+   group): we ignore them and wait.  In the parent only: SIG_IGN would
+   survive the command's exec.  */
+static void
+signals_catch(pid_t pid, struct sigaction old[4])
+{
+  struct sigaction kill_sa, ign;
+
+  memset(&kill_sa, 0, sizeof(kill_sa));
+  kill_sa.sa_handler = kill_sandbox;
+  sigemptyset(&kill_sa.sa_mask);
+  memset(&ign, 0, sizeof(ign));
+  ign.sa_handler = SIG_IGN;
+  sandbox_pid = pid;
+  for (size_t i = 0; i < 4; i++)
+    sigaction(sandbox_sigs[i], i < 2 ? &kill_sa : &ign, &old[i]);
+}
+
+static void
+signals_restore(const struct sigaction old[4])
+{
+  sandbox_pid = 0;
+  for (size_t i = 0; i < 4; i++)
+    sigaction(sandbox_sigs[i], &old[i], NULL);
+}
+
+/* The failure the child reported, as an error.  */
+static int
+child_error(const struct sandbox_spec *spec, const struct sandbox_report *r,
+            int *status, struct cb_error **err)
+{
+  if ((strcmp(r->step, "setuid") == 0 || strcmp(r->step, "setgid") == 0) &&
+      r->errnum == EINVAL)
+    return cb_fail(err, CB_ERR_SYSTEM, 0,
+                   "sandbox: %s: uid %u or gid %u is not mapped in the user "
+                   "namespace (no subordinate id range?)",
+                   r->step, (unsigned)spec->uid, (unsigned)spec->gid);
+  if (strcmp(r->step, "exec") != 0)
+    return cb_fail(err, CB_ERR_SYSTEM, r->errnum, "sandbox: %s", r->step);
+  if (r->errnum == ENOENT) {
+    *status = 127;
+    return cb_fail(err, CB_ERR_SYSTEM, 0, "'%s': command not found",
+                   spec->argv[0]);
+  }
+  *status = 126;
+  return cb_fail(err, CB_ERR_SYSTEM, r->errnum, "cannot run '%s'",
+                 spec->argv[0]);
+}
+
+int
+sandbox_run(const struct sandbox_spec *spec, int *status,
+            struct cb_error **err)
+{
+  cleanup_free char *opts = NULL, *workdir = NULL, *hosts = NULL,
+                    *hostname_file = NULL;
+  cleanup_close int rep_r = -1, rep_w = -1;
+  unsigned long flags =
+      CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
+  struct sandbox_child c;
+  struct sandbox_report r;
+  struct sigaction old[4];
+  int fds[2], st, e;
+  pid_t w;
+  ssize_t n;
+  long pid;
+
+  *status = 0;
+  if (spec->n_lowers == 0 || spec->argv == NULL || spec->argv[0] == NULL ||
+      spec->workdir == NULL || spec->workdir[0] != '/')
+    return cb_fail(err, CB_ERR_USAGE, 0,
+                   "sandbox: need layers, a command and an absolute workdir");
+  /* overlayfs splits its options at ',' and lowerdir at ':'.  */
+  if (strpbrk(spec->upper, ",:\\") != NULL ||
+      strpbrk(spec->work, ",:\\") != NULL)
+    return cb_fail(err, CB_ERR_UNSUPPORTED, 0,
+                   "sandbox: the overlay dirs '%s' and '%s' must not contain "
+                   "',', ':' or '\\' (move the store)", spec->upper,
+                   spec->work);
+  for (size_t i = 0; i < spec->n_lowers; i++)
+    if (strpbrk(spec->lowers[i], ",:\\") != NULL)
+      return cb_fail(err, CB_ERR_UNSUPPORTED, 0,
+                     "sandbox: bad lower dir name '%s'", spec->lowers[i]);
+  memset(&c, 0, sizeof(c));
+  c.spec = spec;
+  c.hostname = spec->hostname != NULL ? spec->hostname : "cbuild";
+  c.overlay_opts = opts = overlay_options(spec);
+  if (strlen(opts) >= 4096)
+    return cb_fail(err, CB_ERR_UNSUPPORTED, 0,
+                   "sandbox: %zu layers make the overlay options too long",
+                   spec->n_lowers);
+  c.workdir = workdir = cb_xstrdup(spec->workdir);
+  c.hosts = hosts =
+      cb_xasprintf("127.0.0.1\tlocalhost %s\n"
+                   "::1\tlocalhost ip6-localhost ip6-loopback\n",
+                   c.hostname);
+  c.hostname_file = hostname_file = cb_xasprintf("%s\n", c.hostname);
+  c.have_resolv = access("/etc/resolv.conf", R_OK) == 0;
+  /* A host without /dev/tty (some CI containers) gets a /dev without.  */
+  for (size_t i = 0; i < CB_N_ELEMENTS(dev_nodes); i++) {
+    struct stat sb;
+
+    c.have_dev[i] = stat(dev_nodes[i][0], &sb) == 0 && S_ISCHR(sb.st_mode);
+  }
+  if (spec->network_none)
+    flags |= CLONE_NEWNET;
+  if (pipe2(fds, O_CLOEXEC) < 0)
+    return cb_fail_errno(err, "sandbox: pipe");
+  rep_r = fds[0];
+  rep_w = fds[1];
+  c.rep_fd = rep_w;
+  fflush(NULL); /* the child must not flush our buffers again */
+  pid = syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+  if (pid < 0)
+    return cb_fail_errno(err, "sandbox: clone");
+  if (pid == 0) {
+    close(rep_r);
+    child_main(&c);
+  }
+  signals_catch((pid_t)pid, old);
+  cb_closep(&rep_w);
+  /* EOF once PID 1 closed its end and the command exec'd.  */
+  do
+    n = read(rep_r, &r, sizeof(r));
+  while (n < 0 && errno == EINTR);
+  while ((w = waitpid((pid_t)pid, &st, 0)) < 0 && errno == EINTR)
+    ;
+  e = errno;
+  signals_restore(old);
+  if (w < 0)
+    return cb_fail(err, CB_ERR_SYSTEM, e, "sandbox: wait");
+  if (n == (ssize_t)sizeof(r))
+    return child_error(spec, &r, status, err);
+  if (WIFEXITED(st))
+    *status = WEXITSTATUS(st);
+  else if (WIFSIGNALED(st))
+    *status = 128 + WTERMSIG(st);
+  return 0;
+}

@@ -1,0 +1,45 @@
+/* The RUN sandbox: a command in its own mount, pid, ipc and uts (and
+   optionally network) namespaces, on an overlay of unpacked layers.
+
+   The caller is already uid 0 of cbuild's user namespace (userns.h), so
+   the new namespaces belong to it and the mounts below are permitted
+   rootless.  The child is PID 1 of the new pid namespace: it sets up the
+   root filesystem, forks the command, reaps every child and exits with
+   the command's status.  */
+#ifndef CBUILD_BUILDER_SANDBOX_H
+#define CBUILD_BUILDER_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+
+struct sandbox_spec {
+  /* Paths, not fds: overlayfs refuses dirs whose mount belongs to
+     another mount namespace, and fds opened before clone do.  The paths
+     are ours (the store's), not the image's.  */
+  const char *lower_dir; /* the child's cwd while mounting the overlay */
+  char **lowers;         /* the layers, top first, relative to LOWER_DIR */
+  size_t n_lowers;
+  const char *upper; /* empty dir, on the same filesystem as WORK (may be */
+  const char *work;  /* relative to LOWER_DIR); empty dir for overlayfs */
+  const char *merged; /* empty dir to mount the overlay on */
+  char **argv;         /* the command; argv[0] is looked up in ENVP's PATH */
+  char **envp;
+  const char *workdir;  /* absolute; created when missing */
+  const char *hostname; /* NULL: "cbuild" */
+  uid_t uid;
+  gid_t gid;
+  bool network_none; /* a new network namespace with only lo, up */
+};
+
+/* Run SPEC and wait for it.  Returns 0 with *STATUS the command's exit
+   status (128 + N when killed by signal N).  On failure returns -1 with
+   *ERR naming the step ("sandbox: mount overlay: Permission denied");
+   *STATUS is then 127 when the command was not found, 126 when it could
+   not be run, and 0 when the sandbox itself could not be set up.  */
+int sandbox_run(const struct sandbox_spec *spec, int *status,
+                struct cb_error **err);
+
+#endif
