@@ -15,11 +15,22 @@ static int tap_failed;
 static inline void __attribute__((format(printf, 2, 0)))
 tap_vresult(bool pass, const char *fmt, va_list ap)
 {
+  char *desc = NULL;
+
   tap_n++;
   if (!pass)
     tap_failed++;
   printf("%s %d - ", pass ? "ok" : "not ok", tap_n);
-  vprintf(fmt, ap);
+  /* A description is one TAP line: newlines in it are shown as \n.  */
+  if (vasprintf(&desc, fmt, ap) >= 0) {
+    for (const char *p = desc; *p != '\0'; p++) {
+      if (*p == '\n')
+        fputs("\\n", stdout);
+      else
+        putchar(*p);
+    }
+    free(desc);
+  }
   printf("\n");
   fflush(stdout);
 }
