@@ -35,14 +35,18 @@ created_of(const struct store_image *img)
   return json_string_value(json_object_get(img->config, "created"));
 }
 
-/* "repo:tag" -> repo and tag (the ':' after the last '/').  */
+/* "repo:tag" -> repo and tag (the ":" after the last "/").  */
 static void
 split_name(const char *name, char *repo, size_t rlen, const char **tag)
 {
+  const char *at = strchr(name, '@');
   const char *slash = strrchr(name, '/');
-  const char *colon = strrchr(slash ? slash : name, ':');
-  size_t n = colon ? (size_t)(colon - name) : strlen(name);
+  const char *colon = at != NULL ? NULL : strrchr(slash ? slash : name, ':');
+  size_t n = at != NULL  ? (size_t)(at - name)
+             : colon     ? (size_t)(colon - name)
+                         : strlen(name);
 
+  /* "repo@sha256:..." (pulled by digest) has no tag, as docker shows it. */
   snprintf(repo, rlen, "%.*s", (int)n, name);
   *tag = colon ? colon + 1 : "<none>";
 }

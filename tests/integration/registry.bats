@@ -93,6 +93,11 @@ skopeo_digest() {
     # By digest too; the image can be flattened (every layer checks out).
     run_cbuild pull "$REGISTRY/busybox@$pushed"
     assert "$output" == "$pushed"
+    # A name with a digest has no tag: images shows the repository and
+    # <none>, as docker does.
+    run_cbuild images
+    assert "$output" =~ "$REGISTRY/busybox +<none> "
+    assert "$output" =~ "$REGISTRY/busybox +1 "
     run_cbuild export -o "$TESTDIR/rootfs.tar" "$REGISTRY/busybox:1"
     tar -tf "$TESTDIR/rootfs.tar" | grep -q '^bin/busybox$'
 }
