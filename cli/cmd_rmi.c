@@ -17,21 +17,6 @@ static const char usage[] =
   "digest removes every name of the image.  The image's blobs are freed\n"
   "by 'cbuild prune' once nothing refers to them.\n";
 
-/* SPEC's own tag when SPEC is one of the image's names ("app" standing
-   for "app:latest"), else NULL: an ID or digest removes every name.  */
-static const char *
-named_tag(const struct store_image *img, const char *spec)
-{
-  size_t n = strlen(spec);
-
-  for (char **t = img->names; *t != NULL; t++) {
-    if (strcmp(*t, spec) == 0 ||
-        (strncmp(*t, spec, n) == 0 && strcmp(*t + n, ":latest") == 0))
-      return *t;
-  }
-  return NULL;
-}
-
 static int
 untag_spec(struct layer_store *s, const char *spec, struct cb_error **err)
 {
@@ -42,7 +27,8 @@ untag_spec(struct layer_store *s, const char *spec, struct cb_error **err)
 
   if (layer_store_resolve(s, spec, &img, err) < 0)
     return -1;
-  only = named_tag(&img, spec);
+  /* A name removes that name; an ID or digest removes every name.  */
+  only = store_image_name_of(&img, spec);
   for (char **t = img.names; *t != NULL && rc == 0; t++) {
     bool found = false;
 

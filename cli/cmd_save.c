@@ -19,19 +19,14 @@ static const char usage[] =
   "  -o, --output PATH   where to write (required)\n"
   "  --format FORMAT     oci-archive (default), docker-archive or oci-dir\n";
 
-/* The name to record: IMAGE itself when it is one of the image's names
-   ("app" standing for "app:latest"), else its first name.  */
+/* The name to record: IMAGE itself when it is one of the image's names,
+   else its first name.  */
 static const char *
 name_for(const struct store_image *img, const char *spec)
 {
-  size_t n = strlen(spec);
+  const char *name = store_image_name_of(img, spec);
 
-  for (char **t = img->names; *t != NULL; t++) {
-    if (strcmp(*t, spec) == 0 ||
-        (strncmp(*t, spec, n) == 0 && strcmp(*t + n, ":latest") == 0))
-      return *t;
-  }
-  return img->names[0];
+  return name != NULL ? name : img->names[0];
 }
 
 struct save_opts {

@@ -140,20 +140,29 @@ is_hex_prefix(const char *s)
          strspn(s, "0123456789abcdef") == n;
 }
 
+const char *
+store_image_name_of(const struct store_image *img, const char *spec)
+{
+  cleanup_free char *name = with_default_tag(spec);
+
+  for (char **t = img->names; *t != NULL; t++) {
+    if (strcmp(*t, name) == 0 || strcmp(*t, spec) == 0)
+      return *t;
+  }
+  return NULL;
+}
+
 /* Which image SPEC names, by tag, by digest, or by ID prefix; -1 if none,
    -2 if a prefix is ambiguous.  */
 static int
 match_image(const struct store_image *imgs, size_t n, const char *spec)
 {
-  cleanup_free char *name = with_default_tag(spec);
   const char *hex = strncmp(spec, "sha256:", 7) == 0 ? spec + 7 : spec;
   int found = -1;
 
   for (size_t i = 0; i < n; i++) {
-    for (char **t = imgs[i].names; *t != NULL; t++) {
-      if (strcmp(*t, name) == 0 || strcmp(*t, spec) == 0)
-        return (int)i;
-    }
+    if (store_image_name_of(&imgs[i], spec) != NULL)
+      return (int)i;
   }
   if (!is_hex_prefix(hex))
     return -1;

@@ -73,6 +73,12 @@ int store_image_unpack_layer(struct layer_store *s,
                              struct flatten_stats *stats,
                              struct cb_error **err);
 
+/* The name of IMG that SPEC stands for ("app" meaning "app:latest"), or
+   NULL when SPEC is not one of its names (an ID or a digest).  Borrowed
+   from IMG.  */
+const char *store_image_name_of(const struct store_image *img,
+                                const char *spec);
+
 /* The sum of the layer sizes in the manifest (compressed bytes).  */
 uint64_t store_image_size(const struct store_image *img);
 
