@@ -229,30 +229,20 @@ set_xattrs(struct apply_ctx *ctx, int fd, struct archive_entry *ae,
       continue;
     CB_GROW(seen, alloc, n + 1);
     seen[n++] = name; /* borrowed from AE, which does not change here */
-    if (set_xattr(ctx, fd, name, value, size, err) < 0)
+    if (fd < 0)
+      ctx->res.xattrs_skipped++;
+    else if (set_xattr(ctx, fd, name, value, size, err) < 0)
       return -1;
   }
   return 0;
 }
 
-/* Types we cannot open safely (symlinks, devices, FIFOs) get no xattrs. */
+/* Types we cannot open safely (symlinks, devices, FIFOs) get no xattrs:
+   they are counted as skipped.  */
 static void
 skip_xattrs(struct apply_ctx *ctx, struct archive_entry *ae)
 {
-  cleanup_free const char **seen = NULL;
-  size_t n = 0, alloc = 0;
-  const char *name;
-  const void *value;
-  size_t size;
-
-  archive_entry_xattr_reset(ae);
-  while (archive_entry_xattr_next(ae, &name, &value, &size) == ARCHIVE_OK) {
-    if (seen_before(seen, n, name))
-      continue;
-    CB_GROW(seen, alloc, n + 1);
-    seen[n++] = name;
-    ctx->res.xattrs_skipped++;
-  }
+  set_xattrs(ctx, -1, ae, NULL);
 }
 
 /* Owner first: chown(2) clears set-id bits and file capabilities, so mode
