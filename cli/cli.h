@@ -61,6 +61,15 @@ int cli_parse(const struct cli_command *cmd, int argc, char **argv,
 int cli_parse_bool(const struct cli_command *cmd, const char *name,
                    const char *arg, bool *out, struct cb_error **err);
 
+/* The paragraph the registry commands' usage texts share.  */
+#define CLI_REGISTRY_USAGE                                                     \
+  "Registries are spoken to over HTTPS, with the CAs and client\n"             \
+  "certificate of /etc/containers/certs.d/HOST:PORT/ or\n"                     \
+  "$XDG_CONFIG_HOME/containers/certs.d/HOST:PORT/; those on localhost,\n"      \
+  "127.0.0.1 or [::1] over plain HTTP when they do not speak TLS.\n"           \
+  "Credentials stored by 'cbuild login' (or in ~/.docker/config.json)\n"       \
+  "are sent when the registry asks for them.\n"
+
 /* Print NAME's usage to stdout (for --help) and return 0.  */
 int cli_print_usage(const struct cli_command *cmd);
 

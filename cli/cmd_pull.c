@@ -31,12 +31,7 @@ static const char usage[] =
   "  --tls-verify=false  do not check the registry's TLS certificate, and\n"
   "                      use plain HTTP if it does not speak TLS\n"
   "\n"
-  "Registries are spoken to over HTTPS, with the CAs and client\n"
-  "certificate of /etc/containers/certs.d/HOST:PORT/ or\n"
-  "$XDG_CONFIG_HOME/containers/certs.d/HOST:PORT/; those on localhost,\n"
-  "127.0.0.1 or [::1] over plain HTTP when they do not speak TLS.\n"
-  "Credentials stored by 'cbuild login' (or in ~/.docker/config.json)\n"
-  "are sent when the registry asks for them.\n";
+  CLI_REGISTRY_USAGE;
 
 /* A manifest as fetched: its bytes, type and digest.  */
 struct fetched {
