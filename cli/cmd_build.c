@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +36,7 @@ static const char usage[] =
   "building is not implemented yet.\n";
 
 struct build_cli {
-  char **tags;
+  const char **tags; /* borrowed from argv */
   size_t ntags;
   const char *file;
   const char *target;
@@ -69,51 +68,25 @@ add_build_arg(struct build_cli *o, const char *arg)
 }
 
 static int
-parse_options(int argc, char **argv, struct build_cli *o, bool *help,
-              struct cb_error **err)
+build_opt(void *data, int id, const char *arg, struct cb_error **err)
 {
-  static const struct option opts[] = {
-    { "tag", required_argument, NULL, 't' },
-    { "file", required_argument, NULL, 'f' },
-    { "build-arg", required_argument, NULL, 'a' },
-    { "target", required_argument, NULL, 'T' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
-  int c;
+  struct build_cli *o = data;
 
-  optind = 0;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, "t:f:h", opts, NULL)) != -1) {
-    switch (c) {
-    case 't':
-      o->tags = cb_xreallocarray(o->tags, o->ntags + 1, sizeof(*o->tags));
-      o->tags[o->ntags++] = optarg;
-      break;
-    case 'f':
-      o->file = optarg;
-      break;
-    case 'a':
-      add_build_arg(o, optarg);
-      break;
-    case 'T':
-      o->target = optarg;
-      break;
-    case 'h':
-      *help = true;
-      return 0;
-    case ':':
-      return cli_usage_error(&cli_cmd_build, err, "option '%s' needs a value",
-                             argv[optind - 1]);
-    default:
-      return cli_usage_error(&cli_cmd_build, err, "unknown option '%s'",
-                             argv[optind - 1]);
-    }
+  switch (id) {
+  case 't':
+    o->tags = cb_xreallocarray(o->tags, o->ntags + 1, sizeof(*o->tags));
+    o->tags[o->ntags++] = arg;
+    return 0;
+  case 'f':
+    o->file = arg;
+    return 0;
+  case 'a':
+    add_build_arg(o, arg);
+    return 0;
+  default:
+    o->target = arg;
+    return 0;
   }
-  if (argc - optind != 1)
-    return cli_usage_error(&cli_cmd_build, err,
-                           "expected exactly one CONTEXT directory");
-  return 0;
 }
 
 static void
@@ -160,17 +133,25 @@ plan_build(const char *dir, const struct build_cli *o, struct cb_error **err)
 static int
 run(int argc, char **argv, struct cb_error **err)
 {
+  static const struct cli_opt opts[] = {
+    { "tag", 't', true, 't' },
+    { "file", 'f', true, 'f' },
+    { "build-arg", 0, true, 'a' },
+    { "target", 0, true, 'T' },
+    { NULL, 0, false, 0 },
+  };
   struct build_cli o = { NULL, 0, NULL, NULL, SHELL_ENV_INIT };
-  bool help = false;
-  int rc;
+  int first = 0;
+  int rc = cli_parse(&cli_cmd_build, argc, argv, opts, false, build_opt, &o,
+                     &first, err);
 
-  rc = parse_options(argc, argv, &o, &help, err);
-  if (rc == 0 && help)
-    rc = cli_print_usage(&cli_cmd_build);
+  if (rc == 0 && argc - first != 1)
+    rc = cli_usage_error(&cli_cmd_build, err,
+                         "expected exactly one CONTEXT directory");
   else if (rc == 0)
-    rc = plan_build(argv[optind], &o, err);
+    rc = plan_build(argv[first], &o, err);
   build_cli_release(&o);
-  return rc;
+  return rc < 0 ? -1 : rc == 1 ? 0 : rc;
 }
 
 const struct cli_command cli_cmd_build = {

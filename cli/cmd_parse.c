@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,32 +46,29 @@ dump_file(const char *path, struct cb_error **err)
   return 0;
 }
 
+/* --dump is the only output there is: accepted, nothing to record.  */
+static int
+parse_opt(void *data, int id, const char *arg, struct cb_error **err)
+{
+  return 0;
+}
+
 static int
 run(int argc, char **argv, struct cb_error **err)
 {
-  static const struct option opts[] = {
-    { "dump", no_argument, NULL, 'd' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
+  static const struct cli_opt opts[] = {
+    { "dump", 0, false, 'd' },
+    { NULL, 0, false, 0 },
   };
-  int c;
+  int first = 0;
+  int rc = cli_parse(&cli_cmd_parse, argc, argv, opts, false, parse_opt, NULL,
+                     &first, err);
 
-  optind = 0;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    switch (c) {
-    case 'd':
-      break;
-    case 'h':
-      return cli_print_usage(&cli_cmd_parse);
-    default:
-      return cli_usage_error(&cli_cmd_parse, err, "unknown option '%s'",
-                             argv[optind - 1]);
-    }
-  }
-  if (argc - optind != 1)
+  if (rc != 0)
+    return rc < 0 ? -1 : 0;
+  if (argc - first != 1)
     return cli_usage_error(&cli_cmd_parse, err, "expected one FILE");
-  return dump_file(argv[optind], err) < 0 ? -1 : 0;
+  return dump_file(argv[first], err) < 0 ? -1 : 0;
 }
 
 const struct cli_command cli_cmd_parse = {
