@@ -145,13 +145,15 @@ run(int argc, char **argv, struct cb_error **err)
   int rc = cli_parse(&cli_cmd_build, argc, argv, opts, false, build_opt, &o,
                      &first, err);
 
-  if (rc == 0 && argc - first != 1)
+  if (rc == 1) /* --help printed the usage */
+    rc = 0;
+  else if (rc == 0 && argc - first != 1)
     rc = cli_usage_error(&cli_cmd_build, err,
                          "expected exactly one CONTEXT directory");
   else if (rc == 0)
     rc = plan_build(argv[first], &o, err);
   build_cli_release(&o);
-  return rc < 0 ? -1 : rc == 1 ? 0 : rc;
+  return rc;
 }
 
 const struct cli_command cli_cmd_build = {

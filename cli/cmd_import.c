@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,68 +93,58 @@ parse_int64(const char *s, const char *what, int64_t *out,
 }
 
 static int
-parse_options(int argc, char **argv, struct import_opts *o, bool *help,
+import_opt(void *data, int id, const char *arg, struct cb_error **err)
+{
+  struct import_opts *o = data;
+  int64_t v;
+
+  switch (id) {
+  case 't':
+    return add_name(o, arg, err);
+  case 'c':
+    o->changes = cb_xreallocarray(o->changes, o->nchanges + 1,
+                                  sizeof(*o->changes));
+    o->changes[o->nchanges++] = (char *)arg;
+    return 0;
+  case 'm':
+    o->message = arg;
+    return 0;
+  case 'C':
+    return layer_compression_parse(arg, &o->lw.compression, err);
+  case 'L':
+    if (parse_int64(arg, "compression level", &v, err) < 0)
+      return -1;
+    o->lw.level = (int)(v > 100 ? 100 : v);
+    return 0;
+  default:
+    return parse_int64(arg, "timestamp", &o->lw.timestamp, err);
+  }
+}
+
+static int
+parse_options(int argc, char **argv, struct import_opts *o,
               struct cb_error **err)
 {
-  static const struct option opts[] = {
-    { "tag", required_argument, NULL, 't' },
-    { "change", required_argument, NULL, 'c' },
-    { "message", required_argument, NULL, 'm' },
-    { "compression", required_argument, NULL, 'C' },
-    { "compression-level", required_argument, NULL, 'L' },
-    { "timestamp", required_argument, NULL, 'T' },
-    { "root", required_argument, NULL, 'R' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
+  static const struct cli_opt opts[] = {
+    { "tag", 't', true, 't' },
+    { "change", 'c', true, 'c' },
+    { "message", 'm', true, 'm' },
+    { "compression", 0, true, 'C' },
+    { "compression-level", 0, true, 'L' },
+    { "timestamp", 0, true, 'T' },
+    { NULL, 0, false, 0 },
   };
-  int64_t v;
-  int c;
+  int first = 0;
+  int rc = cli_parse(&cli_cmd_import, argc, argv, opts, true, import_opt, o,
+                     &first, err);
 
-  optind = 0;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, "t:c:m:h", opts, NULL)) != -1) {
-    switch (c) {
-    case 't':
-      if (add_name(o, optarg, err) < 0)
-        return -1;
-      break;
-    case 'c':
-      o->changes = cb_xreallocarray(o->changes, o->nchanges + 1,
-                                    sizeof(*o->changes));
-      o->changes[o->nchanges++] = optarg;
-      break;
-    case 'm':
-      o->message = optarg;
-      break;
-    case 'C':
-      if (layer_compression_parse(optarg, &o->lw.compression, err) < 0)
-        return -1;
-      break;
-    case 'L':
-      if (parse_int64(optarg, "compression level", &v, err) < 0)
-        return -1;
-      o->lw.level = (int)(v > 100 ? 100 : v);
-      break;
-    case 'T':
-      if (parse_int64(optarg, "timestamp", &o->lw.timestamp, err) < 0)
-        return -1;
-      break;
-    case 'R':
-      cli_root = optarg;
-      break;
-    case 'h':
-      *help = true;
-      return 0;
-    default:
-      return cli_usage_error(&cli_cmd_import, err, "unknown option '%s'",
-                             argv[optind - 1]);
-    }
-  }
-  if (argc - optind < 1 || argc - optind > 2)
+  if (rc != 0)
+    return rc;
+  if (argc - first < 1 || argc - first > 2)
     return cli_usage_error(&cli_cmd_import, err,
                            "expected SOURCE and at most one NAME");
-  o->source = argv[optind];
-  if (argc - optind == 2 && add_name(o, argv[optind + 1], err) < 0)
+  o->source = argv[first];
+  if (argc - first == 2 && add_name(o, argv[first + 1], err) < 0)
     return -1;
   return 0;
 }
@@ -397,16 +386,15 @@ static int
 run(int argc, char **argv, struct cb_error **err)
 {
   struct import_opts o;
-  bool help = false;
   int rc;
 
   memset(&o, 0, sizeof(o));
   o.lw = (struct layer_write_opts)LAYER_WRITE_OPTS_INIT;
-  rc = parse_options(argc, argv, &o, &help, err);
-  if (rc == 0 && help)
-    rc = cli_print_usage(&cli_cmd_import);
-  else if (rc == 0)
+  rc = parse_options(argc, argv, &o, err);
+  if (rc == 0)
     rc = import(&o, err);
+  else if (rc == 1) /* --help printed the usage */
+    rc = 0;
   import_opts_release(&o);
   return rc;
 }
