@@ -133,3 +133,14 @@ cb_strv_len(char *const *v)
     n++;
   return n;
 }
+
+char **
+cb_strv_dup(char *const *v)
+{
+  size_t n = v != NULL ? cb_strv_len(v) : 0;
+  char **out = cb_xcalloc(n + 1, sizeof(char *));
+
+  for (size_t i = 0; i < n; i++)
+    out[i] = cb_xstrdup(v[i]);
+  return out;
+}

@@ -1,0 +1,277 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "builder/rootfs.h"
+#include "common/cleanup.h"
+#include "common/digest.h"
+#include "common/fs.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "layers/oci.h"
+#include "common/banned.h"
+
+int
+rootfs_read_file(struct layer_store *s, char *const *lowers,
+                 const char *path, char **buf, struct cb_error **err)
+{
+  cleanup_close int dir = openat(layer_store_root_fd(s), "unpacked",
+                                 O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+  *buf = NULL;
+  if (dir < 0)
+    return cb_fail_errno(err, "store '%s': cannot open 'unpacked'",
+                         layer_store_root(s));
+  for (size_t i = 0; lowers[i] != NULL; i++) {
+    cleanup_close int layer = openat(dir, lowers[i],
+                                     O_PATH | O_DIRECTORY | O_CLOEXEC);
+    cleanup_close int fd = -1;
+    struct cb_error *e = NULL;
+    struct stat sb;
+    size_t len;
+
+    if (layer < 0)
+      return cb_fail_errno(err, "cannot open 'unpacked/%s'", lowers[i]);
+    fd = cb_open_in_root(layer, path, O_PATH, 0, &e);
+    if (fd < 0 && e->errnum == ENOENT) {
+      cb_error_free(e);
+      continue;
+    }
+    if (fd < 0) {
+      *err = e;
+      return cb_wrap(err, "image file '/%s'", path);
+    }
+    if (fstat(fd, &sb) < 0)
+      return cb_fail_errno(err, "image file '/%s'", path);
+    if (S_ISCHR(sb.st_mode) && sb.st_rdev == 0)
+      return 0; /* whited out */
+    if (!S_ISREG(sb.st_mode))
+      return cb_fail(err, CB_ERR_UNSAFE, 0,
+                     "image file '/%s' is not a regular file", path);
+    cb_closep(&fd);
+    fd = cb_open_in_root(layer, path, O_RDONLY | O_NONBLOCK, 0, err);
+    if (fd < 0 || cb_read_all(fd, CB_MAX_IMAGE_ID_FILE, buf, &len, err) < 0)
+      return cb_wrap(err, "image file '/%s'", path);
+    return 0;
+  }
+  return 0;
+}
+
+static bool
+parse_id(const char *s, size_t len, uint32_t *out)
+{
+  uint64_t v = 0;
+
+  if (len == 0 || len > 10)
+    return false;
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return false;
+    v = v * 10 + (uint64_t)(s[i] - '0');
+  }
+  if (v >= UINT32_MAX)
+    return false;
+  *out = (uint32_t)v;
+  return true;
+}
+
+/* In TEXT (/etc/passwd or /etc/group lines "name:x:ID:..."), find the
+   line whose name is NAME (NLEN bytes) or, with NAME NULL, whose ID is
+   *ID.  Writes *ID and, for passwd (GID_OUT not NULL), the line's gid.  */
+static bool
+find_id_line(const char *text, const char *name, size_t nlen, uint32_t *id,
+             uint32_t *gid_out)
+{
+  for (const char *line = text; line != NULL && *line != '\0';) {
+    const char *end = strchr(line, '\n');
+    size_t llen = end != NULL ? (size_t)(end - line) : strlen(line);
+    const char *f[4];
+    size_t n = 0, flen[4];
+    uint32_t v, g = 0;
+
+    /* The first four colon-separated fields of the line.  */
+    for (const char *p = line; n < 4 && p <= line + llen; n++) {
+      const char *c = memchr(p, ':', (size_t)(line + llen - p));
+
+      f[n] = p;
+      flen[n] = c != NULL ? (size_t)(c - p) : (size_t)(line + llen - p);
+      if (c == NULL) {
+        n++;
+        break;
+      }
+      p = c + 1;
+    }
+    line = end != NULL ? end + 1 : NULL;
+    if (n < 3 || !parse_id(f[2], flen[2], &v))
+      continue;
+    if (gid_out != NULL && (n < 4 || !parse_id(f[3], flen[3], &g)))
+      continue;
+    if (name != NULL ? (flen[0] == nlen && memcmp(f[0], name, nlen) == 0)
+                     : v == *id) {
+      *id = v;
+      if (gid_out != NULL)
+        *gid_out = g;
+      return true;
+    }
+  }
+  return false;
+}
+
+int
+rootfs_resolve_user(struct layer_store *s, char *const *lowers,
+                    const char *user, uid_t *uid, gid_t *gid,
+                    struct cb_error **err)
+{
+  cleanup_free char *passwd = NULL, *group = NULL;
+  size_t ulen = strcspn(user, ":");
+  const char *grp = user[ulen] == ':' ? user + ulen + 1 : NULL;
+  uint32_t u = 0, g = 0, pg = 0;
+  bool numeric = parse_id(user, ulen, &u);
+
+  if (rootfs_read_file(s, lowers, "etc/passwd", &passwd, err) < 0)
+    return cb_wrap(err, "user '%s'", user);
+  if (!numeric && (passwd == NULL ||
+                   !find_id_line(passwd, user, ulen, &u, &pg)))
+    return cb_fail(err, CB_ERR_USAGE, 0,
+                   "user '%.*s' is not in the image's /etc/passwd",
+                   (int)ulen, user);
+  if (numeric && passwd != NULL && find_id_line(passwd, NULL, 0, &u, &pg))
+    numeric = false; /* pg is the user's gid */
+  g = numeric ? 0 : pg;
+  if (grp != NULL && !parse_id(grp, strlen(grp), &g)) {
+    if (rootfs_read_file(s, lowers, "etc/group", &group, err) < 0)
+      return cb_wrap(err, "group '%s'", grp);
+    if (group == NULL || !find_id_line(group, grp, strlen(grp), &g, NULL))
+      return cb_fail(err, CB_ERR_USAGE, 0,
+                     "group '%s' is not in the image's /etc/group", grp);
+  }
+  *uid = u;
+  *gid = g;
+  return 0;
+}
+
+/* A fresh run/<random>/ in the store with upper/, work/, merged/ and
+   l/0, l/1, ... naming the lowers (an empty l/0 when there are none).
+   *DIR is its path.  */
+static int
+make_run_dir(struct layer_store *s, char *const *lowers, char **dir,
+             struct cb_error **err)
+{
+  int root = layer_store_root_fd(s);
+  cleanup_close int fd = -1, l = -1;
+
+  if (mkdirat(root, "run", 0700) < 0 && errno != EEXIST)
+    return cb_fail_errno(err, "store '%s': cannot create 'run'",
+                         layer_store_root(s));
+  *dir = cb_xasprintf("%s/run/XXXXXX", layer_store_root(s));
+  if (mkdtemp(*dir) == NULL) {
+    int e = errno;
+
+    free(*dir);
+    *dir = NULL;
+    return cb_fail(err, CB_ERR_SYSTEM, e, "store '%s': cannot create a dir "
+                   "in 'run'", layer_store_root(s));
+  }
+  fd = open(*dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 || mkdirat(fd, "upper", 0755) < 0 ||
+      mkdirat(fd, "work", 0700) < 0 || mkdirat(fd, "merged", 0755) < 0 ||
+      mkdirat(fd, "l", 0700) < 0)
+    return cb_fail_errno(err, "cannot set up '%s'", *dir);
+  l = openat(fd, "l", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (l < 0)
+    return cb_fail_errno(err, "cannot set up '%s/l'", *dir);
+  if (lowers[0] == NULL && mkdirat(l, "0", 0755) < 0)
+    return cb_fail_errno(err, "cannot set up '%s/l/0'", *dir);
+  for (size_t i = 0; lowers[i] != NULL; i++) {
+    cleanup_free char *target =
+        cb_xasprintf("../../../unpacked/%s", lowers[i]);
+    char name[24];
+
+    snprintf(name, sizeof(name), "%zu", i);
+    if (symlinkat(target, l, name) < 0)
+      return cb_fail_errno(err, "cannot set up '%s/l/%s'", *dir, name);
+  }
+  return 0;
+}
+
+char **
+rootfs_unpack_image(struct layer_store *s, const struct store_image *img,
+                    struct cb_error **err)
+{
+  cleanup_free struct cb_digest *ids = NULL;
+  struct flatten_stats st = { 0, 0, 0, 0 };
+  size_t n = img->manifest->n_layers, n_ids = 0;
+  char **names = NULL;
+
+  if (oci_config_diff_ids(img->config, &ids, &n_ids, err) < 0)
+    return NULL;
+  names = cb_xcalloc(n + 1, sizeof(char *));
+  for (size_t i = 0; i < n; i++) {
+    char hex[CB_DIGEST_HEX_LEN + 1];
+    int fd = store_image_unpack_layer(s, img, i, &st, err);
+
+    if (fd < 0) {
+      cb_strv_free(names);
+      return NULL;
+    }
+    close(fd);
+    cb_digest_hex(&ids[i], hex);
+    names[n - 1 - i] = cb_xstrdup(hex);
+  }
+  if (st.owner_failures > 0 || st.devices_skipped > 0)
+    cb_log(CB_LOG_WARN, "unpacking: %llu owners could not be set, %llu "
+           "devices were skipped", (unsigned long long)st.owner_failures,
+           (unsigned long long)st.devices_skipped);
+  return names;
+}
+
+int
+rootfs_create(struct layer_store *s, char *const *lowers, struct rootfs *rf,
+              struct cb_error **err)
+{
+  size_t n = cb_strv_len(lowers);
+
+  memset(rf, 0, sizeof(*rf));
+  rf->lowers = cb_strv_dup(lowers);
+  if (make_run_dir(s, lowers, &rf->dir, err) < 0)
+    return -1;
+  rf->n_lowers = n > 0 ? n : 1;
+  rf->short_lowers = cb_xcalloc(rf->n_lowers + 1, sizeof(char *));
+  for (size_t i = 0; i < rf->n_lowers; i++)
+    rf->short_lowers[i] = cb_xasprintf("%zu", i);
+  rf->lower_dir = cb_xasprintf("%s/l", rf->dir);
+  rf->merged = cb_xasprintf("%s/merged", rf->dir);
+  return 0;
+}
+
+void
+rootfs_fill_spec(const struct rootfs *rf, struct sandbox_spec *spec)
+{
+  spec->lower_dir = rf->lower_dir;
+  spec->lowers = rf->short_lowers;
+  spec->n_lowers = rf->n_lowers;
+  spec->upper = "../upper"; /* relative to LOWER_DIR, like the lowers */
+  spec->work = "../work";
+  spec->merged = rf->merged;
+}
+
+void
+rootfs_remove(struct rootfs *rf)
+{
+  if (rf->dir != NULL)
+    cb_remove_tree_at(AT_FDCWD, rf->dir, NULL);
+  free(rf->dir);
+  cb_strv_free(rf->lowers);
+  cb_strv_free(rf->short_lowers);
+  free(rf->lower_dir);
+  free(rf->merged);
+  memset(rf, 0, sizeof(*rf));
+}
