@@ -6,12 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "builder/rootfs.h"
 #include "common/cleanup.h"
 #include "common/digest.h"
+#include "common/buf.h"
 #include "common/fs.h"
 #include "common/limits.h"
 #include "common/log.h"
@@ -274,4 +276,35 @@ rootfs_remove(struct rootfs *rf)
   free(rf->lower_dir);
   free(rf->merged);
   memset(rf, 0, sizeof(*rf));
+}
+
+int
+rootfs_mount(const struct rootfs *rf, struct cb_error **err)
+{
+  struct cb_buf opts = CB_BUF_INIT;
+  cleanup_free char *text = NULL;
+  cleanup_close int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int rc = 0;
+
+  /* Relative lower dirs (from inside l/), as the sandbox does, so that
+     many layers fit in the one-page option string.  */
+  cb_buf_adds(&opts, "lowerdir=");
+  for (size_t i = 0; i < rf->n_lowers; i++)
+    cb_buf_addf(&opts, "%s%s", i > 0 ? ":" : "", rf->short_lowers[i]);
+  cb_buf_adds(&opts, ",upperdir=../upper,workdir=../work,userxattr");
+  text = cb_buf_detach(&opts, NULL);
+  if (cwd < 0 || chdir(rf->lower_dir) < 0)
+    return cb_fail_errno(err, "cannot enter '%s'", rf->lower_dir);
+  if (mount("overlay", rf->merged, "overlay", 0, text) < 0)
+    rc = cb_fail_errno(err, "mount overlay on '%s'", rf->merged);
+  if (fchdir(cwd) < 0 && rc == 0)
+    rc = cb_fail_errno(err, "cannot return to the working directory");
+  return rc;
+}
+
+void
+rootfs_umount(const struct rootfs *rf)
+{
+  if (rf->merged != NULL)
+    umount2(rf->merged, MNT_DETACH);
 }

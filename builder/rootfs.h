@@ -46,6 +46,13 @@ int rootfs_create(struct layer_store *s, char *const *lowers,
 /* Fill the root filesystem fields of SPEC from RF.  */
 void rootfs_fill_spec(const struct rootfs *rf, struct sandbox_spec *spec);
 
+/* Mount the overlay of RF (lowers, upper, work) on RF->merged in the
+   caller's mount namespace (which must be its own: the executor's), for
+   COPY and ADD to write through.  */
+int rootfs_mount(const struct rootfs *rf, struct cb_error **err);
+/* Detach the overlay again.  */
+void rootfs_umount(const struct rootfs *rf);
+
 /* Remove the run dir (when made) and free RF's fields.  */
 void rootfs_remove(struct rootfs *rf);
 

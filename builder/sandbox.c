@@ -293,6 +293,19 @@ set_ids(const struct sandbox_spec *spec, const char **step)
   return 0;
 }
 
+static int
+redirect_stdio(const struct sandbox_spec *spec, const char **step)
+{
+  *step = "redirect stdin";
+  if (spec->in_fd >= 0 && dup2(spec->in_fd, STDIN_FILENO) < 0)
+    return -1;
+  *step = "redirect stdout";
+  if (spec->out_fd >= 0 && (dup2(spec->out_fd, STDOUT_FILENO) < 0 ||
+                            dup2(spec->out_fd, STDERR_FILENO) < 0))
+    return -1;
+  return 0;
+}
+
 /* PID 1 of the sandbox.  A raw clone made it: a copy of the parent
    without locks or atfork handlers, so only async-signal-safe calls.  */
 static void __attribute__((noreturn))
@@ -312,7 +325,7 @@ child_main(struct sandbox_child *c)
   if (cmd < 0)
     child_fail(c->rep_fd, step);
   if (cmd == 0) {
-    if (set_ids(spec, &step) < 0)
+    if (set_ids(spec, &step) < 0 || redirect_stdio(spec, &step) < 0)
       child_fail(c->rep_fd, step);
     /* execvpe searches the PATH of environ, not that of its envp.  */
     environ = spec->envp;

@@ -32,6 +32,9 @@ struct sandbox_spec {
   uid_t uid;
   gid_t gid;
   bool network_none; /* a new network namespace with only lo, up */
+  /* The command's stdin, and its stdout and stderr both; -1: ours.  */
+  int in_fd;
+  int out_fd;
 };
 
 /* Run SPEC and wait for it.  Returns 0 with *STATUS the command's exit

@@ -5,6 +5,7 @@
 #define CBUILD_CLI_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "common/error.h"
 
@@ -60,6 +61,14 @@ int cli_parse(const struct cli_command *cmd, int argc, char **argv,
 /* Parse ARG, the value of CMD's option NAME, as "true" or "false".  */
 int cli_parse_bool(const struct cli_command *cmd, const char *name,
                    const char *arg, bool *out, struct cb_error **err);
+
+/* A non-negative decimal integer; WHAT names it in the error.  */
+int cli_parse_int64(const char *s, const char *what, int64_t *out,
+                    struct cb_error **err);
+
+/* The mtime clamp: *TS when given (>= 0), else SOURCE_DATE_EPOCH when
+   set, else -1.  */
+int cli_pick_timestamp(int64_t *ts, struct cb_error **err);
 
 /* The paragraph the registry commands' usage texts share.  */
 #define CLI_REGISTRY_USAGE                                                     \

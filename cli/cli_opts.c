@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,5 +99,30 @@ cli_parse_bool(const struct cli_command *cmd, const char *name,
   else
     return cli_usage_error(cmd, err, "--%s wants true or false, not '%s'",
                            name, arg);
+  return 0;
+}
+
+int
+cli_parse_int64(const char *s, const char *what, int64_t *out,
+                struct cb_error **err)
+{
+  char *end = NULL;
+  long long v;
+
+  errno = 0;
+  v = strtoll(s, &end, 10);
+  if (*s == '\0' || *end != '\0' || errno != 0 || v < 0)
+    return cb_fail(err, CB_ERR_USAGE, 0, "invalid %s '%s'", what, s);
+  *out = v;
+  return 0;
+}
+
+int
+cli_pick_timestamp(int64_t *ts, struct cb_error **err)
+{
+  const char *sde = getenv("SOURCE_DATE_EPOCH");
+
+  if (*ts < 0 && sde != NULL && *sde != '\0')
+    return cli_parse_int64(sde, "SOURCE_DATE_EPOCH", ts, err);
   return 0;
 }

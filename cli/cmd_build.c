@@ -1,25 +1,32 @@
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "builder/context.h"
+#include "builder/build.h"
 #include "builder/plan.h"
+#include "builder/userns.h"
 #include "cli/cli.h"
+#include "cli/cli_store.h"
 #include "common/cleanup.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "common/mem.h"
-#include "parser/dockerfile.h"
-#include "parser/instructions.h"
 #include "parser/shell.h"
+#include "registry/reference.h"
 #include "common/banned.h"
 
 static const char usage[] =
   "usage: cbuild build [OPTIONS] CONTEXT\n"
   "       cbuild [OPTIONS] CONTEXT\n"
   "\n"
-  "Build an image from the Dockerfile in CONTEXT.\n"
+  "Build an image from the Dockerfile in CONTEXT, rootless: RUN steps run\n"
+  "in cbuild's user namespace sandbox.  The image goes into the store;\n"
+  "its ID is printed on stdout.\n"
   "\n"
   "Options:\n"
   "  -t, --tag NAME[:TAG]     name the image (repeatable)\n"
@@ -30,23 +37,37 @@ static const char usage[] =
   "the\n"
   "                           value from the environment)\n"
   "      --target STAGE       build up to this stage\n"
-  "\n"
-  "For now the build stops after planning: it parses the Dockerfile and\n"
-  "its .dockerignore, prints the stages and instructions, and reports that\n"
-  "building is not implemented yet.\n";
+  "      --no-cache           run every step again\n"
+  "      --label KEY=VALUE    add a label to the image (repeatable)\n"
+  "      --network MODE       host (default) or none, for every RUN\n"
+  "      --platform OS/ARCH   only this host's platform for now\n"
+  "      --progress MODE      auto, plain, tty or json (to stderr)\n"
+  "  -q, --quiet              print only the image ID\n"
+  "      --iidfile FILE       write the image ID (sha256:...) to FILE\n"
+  "      --timestamp SECONDS  clamp file times and set every 'created' to\n"
+  "                           this (default: $SOURCE_DATE_EPOCH when set)\n"
+  "      --compression ALGO   gzip (default) or zstd for new layers\n";
 
 struct build_cli {
-  const char **tags; /* borrowed from argv */
+  char **tags; /* store names; owned */
   size_t ntags;
+  char **labels; /* borrowed from argv */
+  size_t nlabels;
   const char *file;
   const char *target;
+  const char *iidfile;
+  const char *platform;
   struct shell_env build_args;
+  struct build_opts bo;
 };
 
 static void
 build_cli_release(struct build_cli *o)
 {
+  for (size_t i = 0; i < o->ntags; i++)
+    free(o->tags[i]);
   free(o->tags);
+  free(o->labels);
   shell_env_release(&o->build_args);
 }
 
@@ -68,66 +89,164 @@ add_build_arg(struct build_cli *o, const char *arg)
 }
 
 static int
+add_tag(struct build_cli *o, const char *spec, struct cb_error **err)
+{
+  struct image_ref ref;
+
+  if (image_ref_parse(spec, &ref, err) < 0)
+    return cb_wrap(err, "--tag");
+  o->tags = cb_xreallocarray(o->tags, o->ntags + 1, sizeof(*o->tags));
+  o->tags[o->ntags++] = image_ref_local_name(&ref);
+  image_ref_release(&ref);
+  return 0;
+}
+
+static int
+set_mode(struct build_cli *o, int id, const char *arg, struct cb_error **err)
+{
+  int m;
+
+  switch (id) {
+  case 'P':
+    m = progress_mode_parse(arg);
+    if (m < 0 || m == PROGRESS_QUIET)
+      return cli_usage_error(&cli_cmd_build, err, "--progress is auto, "
+                             "plain, tty or json, not '%s'", arg);
+    if (o->bo.progress != PROGRESS_QUIET)
+      o->bo.progress = (enum progress_mode)m;
+    return 0;
+  case 'n':
+    if (strcmp(arg, "none") != 0 && strcmp(arg, "host") != 0 &&
+        strcmp(arg, "default") != 0)
+      return cli_usage_error(&cli_cmd_build, err,
+                             "--network is host or none, not '%s'", arg);
+    o->bo.network_none = strcmp(arg, "none") == 0;
+    return 0;
+  case 'C':
+    return layer_compression_parse(arg, &o->bo.compression, err);
+  default:
+    return cli_parse_int64(arg, "--timestamp", &o->bo.timestamp, err);
+  }
+}
+
+static int
 build_opt(void *data, int id, const char *arg, struct cb_error **err)
 {
   struct build_cli *o = data;
 
   switch (id) {
   case 't':
-    o->tags = cb_xreallocarray(o->tags, o->ntags + 1, sizeof(*o->tags));
-    o->tags[o->ntags++] = arg;
-    return 0;
+    return add_tag(o, arg, err);
   case 'f':
     o->file = arg;
     return 0;
   case 'a':
     add_build_arg(o, arg);
     return 0;
-  default:
+  case 'T':
     o->target = arg;
     return 0;
+  case 'N':
+    o->bo.no_cache = true;
+    return 0;
+  case 'q':
+    o->bo.progress = PROGRESS_QUIET;
+    return 0;
+  case 'i':
+    o->iidfile = arg;
+    return 0;
+  case 'p':
+    o->platform = arg;
+    return 0;
+  case 'l':
+    if (strchr(arg, '=') == NULL || arg[0] == '=')
+      return cli_usage_error(&cli_cmd_build, err,
+                             "--label needs KEY=VALUE, not '%s'", arg);
+    o->labels = cb_xreallocarray(o->labels, o->nlabels + 1,
+                                 sizeof(*o->labels));
+    o->labels[o->nlabels++] = (char *)arg;
+    return 0;
+  default:
+    return set_mode(o, id, arg, err);
   }
 }
 
-static void
-print_summary(const struct build_context *ctx, const struct build_cli *o)
+static int
+check_platform(const char *platform, struct cb_error **err)
 {
-  printf("context: %s\n", ctx->dir);
-  printf("dockerfile: %s\n", ctx->dockerfile_name);
-  printf("dockerignore: %s (%zu pattern%s)\n",
-         ctx->ignore_name ? ctx->ignore_name : "none",
-         ignore_matcher_count(ctx->ignore),
-         ignore_matcher_count(ctx->ignore) == 1 ? "" : "s");
-  for (size_t i = 0; i < o->ntags; i++)
-    printf("tag: %s\n", o->tags[i]);
+  cleanup_free char *host = NULL;
+
+  if (platform == NULL)
+    return 0;
+  host = cb_xasprintf("%s/%s", builder_host_os(), builder_host_arch());
+  if (strcmp(platform, host) != 0)
+    return cb_fail(err, CB_ERR_UNSUPPORTED, 0,
+                   "--platform %s: only this host's platform (%s) can be "
+                   "built", platform, host);
+  return 0;
 }
 
 static int
-plan_build(const char *dir, const struct build_cli *o, struct cb_error **err)
+write_iidfile(const char *path, const struct cb_digest *id,
+              struct cb_error **err)
 {
-  cleanup_build_context struct build_context *ctx = NULL;
-  cleanup_dockerfile struct dockerfile *df = NULL;
-  cleanup_build_plan struct build_plan *plan = NULL;
-  cleanup_exec_plan struct exec_plan *ep = NULL;
-  cleanup_free char *text = NULL;
-  size_t len = 0;
+  char s[CB_DIGEST_STR_LEN];
+  cleanup_close int fd = -1;
 
-  ctx = build_context_open(dir, o->file, &text, &len, err);
-  if (ctx == NULL)
+  cb_digest_str(id, s);
+  fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0 || cb_write_all(fd, s, strlen(s), err) < 0)
+    return fd < 0 ? cb_fail_errno(err, "--iidfile '%s'", path)
+                  : cb_wrap(err, "--iidfile '%s'", path);
+  return 0;
+}
+
+/* Inside the user namespace: build, then report.  */
+static int
+build(struct build_cli *o, const char *dir, struct cb_error **err)
+{
+  cleanup_layer_store struct layer_store *s = NULL;
+  struct build_result res;
+  char hex[CB_DIGEST_HEX_LEN + 1];
+
+  if (build_private_mounts(err) < 0)
     return -1;
-  if (dockerfile_parse(ctx->dockerfile_name, text, len, &df, err) < 0)
+  s = cli_store_open(err);
+  if (s == NULL || build_image(s, &o->bo, &res, err) < 0)
     return -1;
-  for (char **w = df->warnings; w != NULL && *w != NULL; w++)
-    cb_log(CB_LOG_WARN, "%s:%s", ctx->dockerfile_name, *w);
-  if (build_plan_new(df, &plan, err) < 0 ||
-      exec_plan_new(plan, &o->build_args, o->target, &ep, err) < 0)
+  if (o->iidfile != NULL && write_iidfile(o->iidfile, &res.id, err) < 0)
     return -1;
-  print_summary(ctx, o);
-  exec_plan_print(ep, stdout);
-  fflush(stdout);
-  return cb_fail(err, CB_ERR_UNSUPPORTED, 0,
-                 "building is not implemented yet: the Dockerfile was parsed "
-                 "and planned, but no image was built");
+  cb_digest_hex(&res.id, hex);
+  if (o->bo.progress != PROGRESS_QUIET && o->bo.progress != PROGRESS_JSON) {
+    fprintf(stderr, "%u steps, %u cached\n", res.steps, res.cached);
+    for (size_t i = 0; i < o->ntags; i++)
+      fprintf(stderr, "tagged %s\n", o->tags[i]);
+  }
+  printf("%s\n", hex);
+  (void)dir;
+  return 0;
+}
+
+static int
+start(struct build_cli *o, const char *dir, struct cb_error **err)
+{
+  int status = 0, rc;
+
+  if (check_platform(o->platform, err) < 0 ||
+      cli_pick_timestamp(&o->bo.timestamp, err) < 0)
+    return -1;
+  rc = userns_reexec(cli_main_argv, &status, err);
+  if (rc != 0)
+    return rc < 0 ? -1 : status;
+  o->bo.context = dir;
+  o->bo.dockerfile = o->file;
+  o->bo.target = o->target;
+  o->bo.build_args = &o->build_args;
+  o->bo.tags = o->tags;
+  o->bo.ntags = o->ntags;
+  o->bo.labels = o->labels;
+  o->bo.nlabels = o->nlabels;
+  return build(o, dir, err);
 }
 
 static int
@@ -138,20 +257,34 @@ run(int argc, char **argv, struct cb_error **err)
     { "file", 'f', true, 'f' },
     { "build-arg", 0, true, 'a' },
     { "target", 0, true, 'T' },
+    { "no-cache", 0, false, 'N' },
+    { "quiet", 'q', false, 'q' },
+    { "iidfile", 0, true, 'i' },
+    { "platform", 0, true, 'p' },
+    { "label", 0, true, 'l' },
+    { "progress", 0, true, 'P' },
+    { "network", 0, true, 'n' },
+    { "compression", 0, true, 'C' },
+    { "timestamp", 0, true, 's' },
     { NULL, 0, false, 0 },
   };
-  struct build_cli o = { NULL, 0, NULL, NULL, SHELL_ENV_INIT };
-  int first = 0;
-  int rc = cli_parse(&cli_cmd_build, argc, argv, opts, false, build_opt, &o,
-                     &first, err);
+  struct build_cli o;
+  int first = 0, rc;
 
+  memset(&o, 0, sizeof(o));
+  o.build_args = (struct shell_env)SHELL_ENV_INIT;
+  o.bo.timestamp = -1;
+  o.bo.compression = LAYER_COMPRESS_GZIP;
+  o.bo.progress = PROGRESS_AUTO;
+  rc = cli_parse(&cli_cmd_build, argc, argv, opts, true, build_opt, &o,
+                 &first, err);
   if (rc == 1) /* --help printed the usage */
     rc = 0;
   else if (rc == 0 && argc - first != 1)
     rc = cli_usage_error(&cli_cmd_build, err,
                          "expected exactly one CONTEXT directory");
   else if (rc == 0)
-    rc = plan_build(argv[first], &o, err);
+    rc = start(&o, argv[first], err);
   build_cli_release(&o);
   return rc;
 }

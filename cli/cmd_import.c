@@ -78,21 +78,6 @@ add_name(struct import_opts *o, const char *spec, struct cb_error **err)
 }
 
 static int
-parse_int64(const char *s, const char *what, int64_t *out,
-            struct cb_error **err)
-{
-  char *end = NULL;
-  long long v;
-
-  errno = 0;
-  v = strtoll(s, &end, 10);
-  if (*s == '\0' || *end != '\0' || errno != 0 || v < 0)
-    return cb_fail(err, CB_ERR_USAGE, 0, "invalid %s '%s'", what, s);
-  *out = v;
-  return 0;
-}
-
-static int
 import_opt(void *data, int id, const char *arg, struct cb_error **err)
 {
   struct import_opts *o = data;
@@ -112,12 +97,12 @@ import_opt(void *data, int id, const char *arg, struct cb_error **err)
   case 'C':
     return layer_compression_parse(arg, &o->lw.compression, err);
   case 'L':
-    if (parse_int64(arg, "compression level", &v, err) < 0)
+    if (cli_parse_int64(arg, "compression level", &v, err) < 0)
       return -1;
     o->lw.level = (int)(v > 100 ? 100 : v);
     return 0;
   default:
-    return parse_int64(arg, "timestamp", &o->lw.timestamp, err);
+    return cli_parse_int64(arg, "timestamp", &o->lw.timestamp, err);
   }
 }
 
@@ -154,10 +139,7 @@ parse_options(int argc, char **argv, struct import_opts *o,
 static int
 pick_time(struct import_opts *o, struct cb_error **err)
 {
-  const char *sde = getenv("SOURCE_DATE_EPOCH");
-
-  if (o->lw.timestamp < 0 && sde != NULL && *sde != '\0' &&
-      parse_int64(sde, "SOURCE_DATE_EPOCH", &o->lw.timestamp, err) < 0)
+  if (cli_pick_timestamp(&o->lw.timestamp, err) < 0)
     return -1;
   o->created = o->lw.timestamp >= 0 ? o->lw.timestamp : (int64_t)time(NULL);
   return 0;

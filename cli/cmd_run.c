@@ -267,6 +267,8 @@ run_image(const struct run_opts *o, char **cmd, int n_cmd, int *status,
   spec.envp = envp;
   spec.workdir = wd;
   spec.network_none = o->network_none;
+  spec.in_fd = -1;
+  spec.out_fd = -1;
   rc = sandbox_run(&spec, status, err);
 out:
   rootfs_remove(&rf);

@@ -1,0 +1,105 @@
+/* The executor's insides, shared by build.c and the per-instruction
+   files (instr_run.c, instr_copy.c) and commit.c.  */
+#ifndef CBUILD_BUILDER_BUILD_INTERNAL_H
+#define CBUILD_BUILDER_BUILD_INTERNAL_H
+
+#ifndef CB_IN_BUILDER
+#error "builder/build-internal.h is for builder/ only"
+#endif
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "builder/build.h"
+#include "builder/context.h"
+#include "builder/imgconfig.h"
+#include "builder/plan.h"
+#include "builder/progress.h"
+#include "builder/scope.h"
+#include "common/digest.h"
+#include "common/error.h"
+#include "layers/cache.h"
+#include "layers/image.h"
+#include "layers/store.h"
+#include "parser/instructions.h"
+
+/* A stage's image as it is being built.  */
+struct stage_image {
+  struct store_image img;   /* names NULL; manifest's config unset */
+  struct cb_digest key;     /* the cache key after the last step */
+  int64_t last_created;     /* "created" of the newest step so far */
+  bool built;
+};
+
+/* Everything one build shares.  */
+struct build {
+  struct layer_store *s;
+  const struct build_opts *o;
+  struct build_context *ctx;
+  const char *file;         /* the Dockerfile's name, for messages */
+  struct exec_plan *ep;
+  struct stage_image *stages; /* per stage of the plan */
+  struct progress *progress;
+  int step;                 /* the current step's number */
+  int nsteps;
+  bool cache_broken;        /* a step missed: later ones cannot hit */
+  unsigned ran, cached;
+};
+
+/* One instruction in its stage, with what it needs to run.  */
+struct step {
+  struct build *b;
+  struct stage_image *si;
+  struct stage_scope *scope;
+  const struct instr *in;
+  char **words;             /* arguments after expansion; owned by caller */
+  char *where;              /* "2/5" or "builder 2/5", for progress */
+};
+
+/* --- build.c --- */
+
+/* The step's cache key: the previous key, the instruction's kind and
+   words, and EXTRA (NULL-terminated strings: build args, source digests).
+   Writes *KEY.  */
+void step_key(const struct step *st, char *const *extra,
+              struct cb_digest *key);
+
+/* The history entry's time for a step made now: the clamp when given.  */
+int64_t step_now(const struct build *b);
+
+/* Look KEY up unless caching is off or broken; reports the verdict.
+   Returns 1 on a hit (REC filled), 0 on a miss, -1 on error.  */
+int step_cache_lookup(struct step *st, const struct cb_digest *key,
+                      struct cache_record *rec, struct cb_error **err);
+
+/* Apply a step result: the layer (if REC has one) and a history entry
+   to the stage image; KEY becomes the stage's key.  */
+int step_commit(struct step *st, const struct cb_digest *key,
+                const struct cache_record *rec, struct cb_error **err);
+
+/* --- commit.c --- */
+
+/* The hex diff_ids of the stage image, top first, every one unpacked.  */
+char **stage_lowers(struct build *b, struct stage_image *si,
+                    struct cb_error **err);
+
+/* Turn the overlay upper dir NAME below DIR_FD into a layer blob, then
+   make it the unpacked lower of that layer.  *REC gets the layer (or no
+   layer when the dir is empty) and CREATED.  */
+int commit_upper(struct build *b, int dir_fd, const char *name,
+                 int64_t created, struct cache_record *rec,
+                 struct cb_error **err);
+
+/* Write the image of SI (config and manifest) and tag it.  */
+int commit_image(struct build *b, struct stage_image *si,
+                 struct build_result *res, struct cb_error **err);
+
+/* --- instr_run.c --- */
+int step_run(struct step *st, struct cb_error **err);
+
+/* --- instr_copy.c --- */
+int step_copy(struct step *st, struct cb_error **err);
+int step_workdir(struct step *st, struct cb_error **err);
+
+#endif

@@ -1,0 +1,539 @@
+#include "config.h"
+
+#include "builder/build.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <time.h>
+
+#include "builder/build-internal.h"
+#include "common/cleanup.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "layers/oci.h"
+#include "parser/dockerfile.h"
+#include "common/banned.h"
+
+/* --- cache keys --- */
+
+static void
+hash_str(struct cb_hasher *h, const char *s)
+{
+  /* Length-prefixed, so that ("ab","c") and ("a","bc") differ.  */
+  char len[24];
+  int n = snprintf(len, sizeof(len), "%zu:", strlen(s));
+
+  cb_hasher_update(h, len, (size_t)n);
+  cb_hasher_update(h, s, strlen(s));
+}
+
+void
+step_key(const struct step *st, char *const *extra, struct cb_digest *key)
+{
+  char prev[CB_DIGEST_STR_LEN];
+  cleanup_hasher struct cb_hasher *h = cb_hasher_new();
+
+  cb_digest_str(&st->si->key, prev);
+  hash_str(h, prev);
+  hash_str(h, instr_kind_name(st->in->kind));
+  if (st->in->json)
+    hash_str(h, "json");
+  for (size_t i = 0; st->words[i] != NULL; i++)
+    hash_str(h, st->words[i]);
+  hash_str(h, "--");
+  for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
+    hash_str(h, extra[i]);
+  cb_hasher_peek(h, key);
+}
+
+int64_t
+step_now(const struct build *b)
+{
+  return b->o->timestamp >= 0 ? b->o->timestamp : (int64_t)time(NULL);
+}
+
+/* The key under which the step after PREV last recorded what it saw, so
+   that a miss can say what changed.  */
+static void
+next_key(const struct cb_digest *prev, struct cb_digest *out)
+{
+  char s[CB_DIGEST_STR_LEN];
+  cleanup_hasher struct cb_hasher *h = cb_hasher_new();
+
+  cb_digest_str(prev, s);
+  hash_str(h, "next");
+  hash_str(h, s);
+  cb_hasher_peek(h, out);
+}
+
+/* What differs between the step's inputs INFO and those of the step that
+   last followed the same previous step.  New string.  */
+static char *
+miss_reason(struct build *b, const struct step *st, json_t *info)
+{
+  struct cache_record last;
+  struct cb_digest k;
+  struct cb_error *e = NULL;
+  const char *key;
+  json_t *v;
+  char *why = NULL;
+
+  if (b->o->no_cache)
+    return cb_xstrdup("--no-cache");
+  if (b->cache_broken)
+    return cb_xstrdup("an earlier step changed");
+  next_key(&st->si->key, &k);
+  if (layer_store_cache_get(b->s, &k, &last, &e) <= 0 || last.info == NULL) {
+    cb_error_free(e);
+    cache_record_release(&last);
+    return cb_xstrdup("not built before");
+  }
+  json_object_foreach(info, key, v) {
+    json_t *old = json_object_get(last.info, key);
+
+    if (json_equal(old, v))
+      continue;
+    if (strcmp(key, "instruction") == 0)
+      why = cb_xasprintf("the instruction changed (was: %s)",
+                         json_string_value(old) ? json_string_value(old)
+                                                : "?");
+    else if (json_is_object(v))
+      why = cb_xasprintf("%s changed", key);
+    else
+      why = cb_xasprintf("%s changed", key);
+    if (json_is_object(v) && json_is_object(old)) {
+      const char *name;
+      json_t *x;
+
+      json_object_foreach(v, name, x) {
+        if (!json_equal(x, json_object_get(old, name))) {
+          free(why);
+          why = cb_xasprintf("%s '%s' changed", key, name);
+          break;
+        }
+      }
+      json_object_foreach(old, name, x) {
+        if (json_object_get(v, name) == NULL) {
+          free(why);
+          why = cb_xasprintf("%s '%s' is gone", key, name);
+          break;
+        }
+      }
+    }
+    break;
+  }
+  cache_record_release(&last);
+  return why != NULL ? why : cb_xstrdup("the result was not kept");
+}
+
+int
+step_cache_lookup(struct step *st, const struct cb_digest *key,
+                  struct cache_record *rec, struct cb_error **err)
+{
+  struct build *b = st->b;
+  json_t *info = rec->info; /* the caller's description of the inputs */
+  cleanup_free char *why = NULL;
+  struct cache_record rec_next;
+  struct cb_digest k;
+  int rc = 0;
+
+  rec->info = NULL;
+  if (!b->o->no_cache && !b->cache_broken) {
+    rc = layer_store_cache_get(b->s, key, rec, err);
+    if (rc < 0) {
+      json_decref(info);
+      return -1;
+    }
+  }
+  if (rc > 0) {
+    json_decref(info);
+    progress_cache(b->progress, b->step, true, NULL);
+    b->cached++;
+    return 1;
+  }
+  why = miss_reason(b, st, info);
+  progress_cache(b->progress, b->step, false, why);
+  b->cache_broken = true;
+  /* Remember what this step saw, for the next miss's reason.  */
+  memset(&rec_next, 0, sizeof(rec_next));
+  rec_next.info = info;
+  next_key(&st->si->key, &k);
+  if (layer_store_cache_put(b->s, &k, &rec_next, err) < 0)
+    rc = -1;
+  json_decref(info);
+  rec->info = NULL;
+  return rc;
+}
+
+/* --- applying results --- */
+
+static int
+add_history(struct stage_image *si, const struct instr *in, char **words,
+            int64_t created, bool empty, struct cb_error **err)
+{
+  cleanup_free char *by = imgconfig_created_by(in, words);
+  char when[OCI_TIME_LEN];
+  struct oci_history h;
+
+  oci_format_time(created, when);
+  h = (struct oci_history){ when, by, NULL, empty };
+  return oci_config_add_history(si->img.config, &h, err);
+}
+
+int
+step_commit(struct step *st, const struct cb_digest *key,
+            const struct cache_record *rec, struct cb_error **err)
+{
+  struct stage_image *si = st->si;
+  cleanup_free char *by = NULL;
+  char when[OCI_TIME_LEN];
+  struct oci_history h;
+
+  si->key = *key;
+  if (rec->created > si->last_created)
+    si->last_created = rec->created;
+  if (!rec->has_layer)
+    return add_history(si, st->in, st->words, rec->created, true, err);
+  by = imgconfig_created_by(st->in, st->words);
+  oci_format_time(rec->created, when);
+  h = (struct oci_history){ when, by, NULL, false };
+  if (oci_config_add_layer(si->img.config, &rec->diff_id, &h, err) < 0)
+    return -1;
+  oci_manifest_add_layer(si->img.manifest, &rec->layer);
+  progress_layer(st->b->progress, st->b->step, &rec->layer.digest,
+                 rec->layer.size);
+  return 0;
+}
+
+/* --- the base image --- */
+
+static void
+key_of(const char *kind, const char *what, struct cb_digest *out)
+{
+  cleanup_hasher struct cb_hasher *h = cb_hasher_new();
+
+  hash_str(h, kind);
+  hash_str(h, what);
+  cb_hasher_peek(h, out);
+}
+
+static int
+base_scratch(struct stage_image *si, struct cb_error **err)
+{
+  si->img.config = oci_config_new(builder_host_os(), builder_host_arch(), err);
+  if (si->img.config == NULL)
+    return -1;
+  si->img.manifest = oci_manifest_new();
+  key_of("scratch", "", &si->key);
+  return 0;
+}
+
+static void
+base_stage(struct stage_image *si, const struct stage_image *from)
+{
+  si->img.config = json_deep_copy(from->img.config);
+  si->img.manifest = oci_manifest_new();
+  for (size_t i = 0; i < from->img.manifest->n_layers; i++)
+    oci_manifest_add_layer(si->img.manifest, &from->img.manifest->layers[i]);
+  si->key = from->key;
+  si->last_created = from->last_created;
+}
+
+static int64_t
+config_created(const json_t *cfg)
+{
+  const char *c = json_string_value(json_object_get(cfg, "created"));
+  struct tm tm;
+
+  memset(&tm, 0, sizeof(tm));
+  if (c == NULL || strptime(c, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
+    return 0;
+  return (int64_t)timegm(&tm);
+}
+
+static int
+base_image(struct build *b, struct stage_image *si, const char *name,
+           struct cb_error **err)
+{
+  struct store_image img;
+  char d[CB_DIGEST_STR_LEN];
+
+  if (layer_store_resolve(b->s, name, &img, err) < 0)
+    return cb_wrap(err, "FROM %s (pull it first with 'cbuild pull')", name);
+  si->img.config = json_deep_copy(img.config);
+  si->img.manifest = oci_manifest_new();
+  for (size_t i = 0; i < img.manifest->n_layers; i++)
+    oci_manifest_add_layer(si->img.manifest, &img.manifest->layers[i]);
+  cb_digest_str(&img.manifest_digest, d);
+  key_of("image", d, &si->key);
+  si->last_created = config_created(img.config);
+  store_image_release(&img);
+  return 0;
+}
+
+static int
+check_platform(struct build *b, struct stage_scope *sc, const struct instr *in,
+               struct cb_error **err)
+{
+  cleanup_free char *want = NULL, *host = NULL;
+
+  if (in->platform == NULL)
+    return 0;
+  want = stage_scope_expand_word(sc, in->platform, err);
+  if (want == NULL)
+    return cb_wrap(err, "%s:%d", b->file, in->line);
+  host = cb_xasprintf("%s/%s", builder_host_os(), builder_host_arch());
+  if (strcmp(want, host) != 0)
+    return cb_fail(err, CB_ERR_UNSUPPORTED, 0,
+                   "%s:%d: FROM --platform=%s: only this host's platform "
+                   "(%s) can be built", b->file, in->line, want, host);
+  return 0;
+}
+
+/* The base of stage SP into SI, and its Env into the scope.  */
+static int
+stage_base(struct build *b, const struct stage_plan *sp, struct stage_image *si,
+           struct stage_scope *sc, struct cb_error **err)
+{
+  json_t *env, *v;
+  size_t i;
+
+  if (check_platform(b, sc, sp->stage->from, err) < 0)
+    return -1;
+  if (sp->base_stage >= 0)
+    base_stage(si, &b->stages[sp->base_stage]);
+  else if (strcmp(sp->base, "scratch") == 0) {
+    if (base_scratch(si, err) < 0)
+      return -1;
+  } else if (base_image(b, si, sp->base, err) < 0) {
+    return cb_wrap(err, "%s:%d", b->file, sp->stage->from->line);
+  }
+  env = oci_config_get(si->img.config, "Env");
+  json_array_foreach(env, i, v)
+    if (json_is_string(v))
+      shell_env_set_pair(&sc->env, json_string_value(v));
+  return 0;
+}
+
+/* --- instructions --- */
+
+static int
+step_metadata(struct step *st, struct imgconfig_state *cs,
+              struct cb_error **err)
+{
+  struct build *b = st->b;
+
+  if (imgconfig_apply(st->si->img.config, cs, st->in, st->words, b->file,
+                      err) < 0 ||
+      stage_scope_apply(st->scope, st->in, b->file, err) < 0)
+    return -1;
+  if (st->in->kind == INSTR_WORKDIR)
+    return step_workdir(st, err);
+  step_key(st, NULL, &st->si->key);
+  return add_history(st->si, st->in, st->words, st->si->last_created, true,
+                     err);
+}
+
+static int
+step_arg(struct step *st, struct cb_error **err)
+{
+  struct shell_env *args = &st->scope->args;
+  cleanup_strv char **extra = NULL;
+
+  if (stage_scope_apply(st->scope, st->in, st->b->file, err) < 0)
+    return -1;
+  /* The values the ARG took are what later steps see.  */
+  extra = cb_xcalloc(args->n + 1, sizeof(char *));
+  for (size_t i = 0; i < args->n; i++)
+    extra[i] = cb_xasprintf("%s=%s", args->names[i],
+                            args->values[i] ? args->values[i] : "");
+  step_key(st, extra, &st->si->key);
+  return 0;
+}
+
+static int
+run_instr(struct step *st, struct imgconfig_state *cs, struct cb_error **err)
+{
+  switch (st->in->kind) {
+  case INSTR_ARG:
+    return step_arg(st, err);
+  case INSTR_RUN:
+    return step_run(st, err);
+  case INSTR_COPY:
+  case INSTR_ADD:
+    return step_copy(st, err);
+  default:
+    if (imgconfig_is_metadata(st->in))
+      return step_metadata(st, cs, err);
+    return cb_fail(err, CB_ERR_UNSUPPORTED, 0, "%s:%d: %s is not supported",
+                   st->b->file, st->in->line, instr_kind_name(st->in->kind));
+  }
+}
+
+static int
+do_step(struct build *b, struct stage_image *si, struct stage_scope *sc,
+        struct imgconfig_state *cs, const struct instr *in, const char *stage,
+        struct cb_error **err)
+{
+  struct step st = { b, si, sc, in, NULL, NULL };
+  const char *text = in->node->original;
+  int rc;
+
+  while (*text == ' ' || *text == '\t')
+    text++;
+  b->step++;
+  st.where = cb_xasprintf("%s%s%d/%d", stage ? stage : "",
+                          stage ? " " : "", b->step, b->nsteps);
+  st.words = stage_scope_expand(sc, in, b->file, err);
+  progress_step_start(b->progress, b->step, st.where, text);
+  rc = st.words == NULL ? -1 : run_instr(&st, cs, err);
+  progress_step_end(b->progress, b->step, rc == 0);
+  b->ran++;
+  cb_strv_free(st.words);
+  free(st.where);
+  return rc;
+}
+
+/* ONBUILD triggers of the base image run first (Docker), and are not
+   passed on.  */
+static int
+run_triggers(struct build *b, struct stage_image *si, struct stage_scope *sc,
+             struct imgconfig_state *cs, const char *stage,
+             struct cb_error **err)
+{
+  cleanup_json json_t *triggers =
+      json_incref(oci_config_get(si->img.config, "OnBuild"));
+  json_t *t;
+  size_t i;
+
+  if (!json_is_array(triggers) || json_array_size(triggers) == 0)
+    return 0;
+  if (oci_config_set(si->img.config, "OnBuild", NULL, err) < 0)
+    return -1;
+  json_array_foreach(triggers, i, t) {
+    const char *text = json_string_value(t);
+    cleanup_dockerfile struct dockerfile *df = NULL;
+    struct instr in;
+    int rc;
+
+    if (text == NULL)
+      continue;
+    if (dockerfile_parse("ONBUILD", text, strlen(text), &df, err) < 0 ||
+        df->nnodes != 1)
+      return cb_fail(err, CB_ERR_PARSE, 0, "base image ONBUILD '%s' is not "
+                     "one instruction", text);
+    if (instr_check(&in, &df->nodes[0], "ONBUILD", err) < 0)
+      return -1;
+    b->nsteps++;
+    rc = do_step(b, si, sc, cs, &in, stage, err);
+    instr_release(&in);
+    if (rc < 0)
+      return cb_wrap(err, "base image trigger 'ONBUILD %s'", text);
+  }
+  return 0;
+}
+
+static int
+build_stage(struct build *b, int idx, struct cb_error **err)
+{
+  const struct stage_plan *sp = &b->ep->stages[idx];
+  const struct stage *stage = sp->stage;
+  struct stage_image *si = &b->stages[idx];
+  struct imgconfig_state cs = { false };
+  struct stage_scope sc;
+  const char *text = stage->from->node->original;
+  cleanup_free char *where = NULL;
+  int rc;
+
+  stage_scope_init(&sc, b->o->build_args, &b->ep->global_args,
+                   b->ep->plan->df->escape);
+  while (*text == ' ' || *text == '\t')
+    text++;
+  b->step++;
+  where = cb_xasprintf("%s%s%d/%d", stage->name ? stage->name : "",
+                       stage->name ? " " : "", b->step, b->nsteps);
+  progress_step_start(b->progress, b->step, where, text);
+  rc = stage_base(b, sp, si, &sc, err);
+  progress_step_end(b->progress, b->step, rc == 0);
+  if (rc == 0)
+    rc = run_triggers(b, si, &sc, &cs, stage->name, err);
+  for (size_t i = 1; rc == 0 && i < stage->ninstrs; i++)
+    rc = do_step(b, si, &sc, &cs, &stage->instrs[i], stage->name, err);
+  stage_scope_release(&sc);
+  si->built = rc == 0;
+  return rc;
+}
+
+int
+build_private_mounts(struct cb_error **err)
+{
+  if (unshare(CLONE_NEWNS) < 0)
+    return cb_fail_errno(err, "build: cannot make a mount namespace");
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+    return cb_fail_errno(err, "build: cannot make mounts private");
+  return 0;
+}
+
+static void
+build_release(struct build *b)
+{
+  for (size_t i = 0; b->stages != NULL && i < b->ep->nstages; i++)
+    store_image_release(&b->stages[i].img);
+  free(b->stages);
+  exec_plan_free(b->ep);
+  progress_free(b->progress);
+}
+
+static int
+build_all(struct build *b, struct build_result *res, struct cb_error **err)
+{
+  for (size_t i = 0; i < b->ep->norder; i++)
+    b->nsteps += (int)b->ep->stages[b->ep->order[i]].stage->ninstrs;
+  b->stages = cb_xcalloc(b->ep->nstages, sizeof(*b->stages));
+  for (size_t i = 0; i < b->ep->norder; i++)
+    if (build_stage(b, b->ep->order[i], err) < 0)
+      return -1;
+  if (commit_image(b, &b->stages[b->ep->target], res, err) < 0)
+    return -1;
+  res->steps = b->ran;
+  res->cached = b->cached;
+  return 0;
+}
+
+int
+build_image(struct layer_store *s, const struct build_opts *o,
+            struct build_result *res, struct cb_error **err)
+{
+  cleanup_build_context struct build_context *ctx = NULL;
+  cleanup_dockerfile struct dockerfile *df = NULL;
+  cleanup_build_plan struct build_plan *plan = NULL;
+  cleanup_free char *text = NULL;
+  struct build b;
+  size_t len = 0;
+  int rc;
+
+  memset(&b, 0, sizeof(b));
+  memset(res, 0, sizeof(*res));
+  ctx = build_context_open(o->context, o->dockerfile, &text, &len, err);
+  if (ctx == NULL)
+    return -1;
+  if (dockerfile_parse(ctx->dockerfile_name, text, len, &df, err) < 0)
+    return -1;
+  for (char **w = df->warnings; w != NULL && *w != NULL; w++)
+    cb_log(CB_LOG_WARN, "%s:%s", ctx->dockerfile_name, *w);
+  if (build_plan_new(df, &plan, err) < 0 ||
+      exec_plan_new(plan, o->build_args, o->target, &b.ep, err) < 0)
+    return -1;
+  b.s = s;
+  b.o = o;
+  b.ctx = ctx;
+  b.file = ctx->dockerfile_name;
+  b.progress = progress_new(o->progress, stderr);
+  rc = build_all(&b, res, err);
+  build_release(&b);
+  return rc;
+}

@@ -1,0 +1,55 @@
+/* The build executor: a Dockerfile and its context in, an image in the
+   store out (ARCHITECTURE.md "The way data flows").  The caller is uid 0
+   of cbuild's user namespace (builder/userns.h): RUN steps run in the
+   sandbox (builder/sandbox.h), COPY and ADD write through overlay mounts
+   of the image so far.  */
+#ifndef CBUILD_BUILDER_BUILD_H
+#define CBUILD_BUILDER_BUILD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "builder/progress.h"
+#include "common/digest.h"
+#include "common/error.h"
+#include "layers/layer.h"
+#include "layers/store.h"
+#include "parser/shell.h"
+
+struct build_opts {
+  const char *context;    /* the context directory */
+  const char *dockerfile; /* -f: a path, "-" for stdin, NULL: the context's */
+  const char *target;     /* --target, or NULL for the last stage */
+  const struct shell_env *build_args; /* --build-arg */
+  char *const *tags;      /* store names ("localhost/app:1"), checked */
+  size_t ntags;
+  char *const *labels;    /* --label KEY=VALUE */
+  size_t nlabels;
+  bool no_cache;
+  bool network_none;      /* --network none for every RUN */
+  enum progress_mode progress;
+  int64_t timestamp;      /* --timestamp / SOURCE_DATE_EPOCH; -1: none */
+  enum layer_compression compression;
+};
+
+struct build_result {
+  struct cb_digest id;       /* the config digest: the image ID */
+  struct cb_digest manifest; /* the manifest digest */
+  uint64_t manifest_size;
+  unsigned steps, cached;    /* steps run and cache hits among them */
+};
+
+/* Give the process a mount namespace of its own, where COPY and ADD
+   mount overlays that the host never sees.  Call it before opening the
+   store: a rename between fds opened in different mount namespaces
+   fails with EXDEV.  */
+int build_private_mounts(struct cb_error **err);
+
+/* Build O into the store S and tag the result with O->tags.  Errors name
+   the Dockerfile and line ("Dockerfile:7: RUN make: exit code 2").
+   Nothing is tagged unless the whole build succeeds.  */
+int build_image(struct layer_store *s, const struct build_opts *o,
+                struct build_result *res, struct cb_error **err);
+
+#endif

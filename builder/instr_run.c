@@ -1,0 +1,310 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "builder/build-internal.h"
+#include "builder/rootfs.h"
+#include "builder/sandbox.h"
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/mem.h"
+#include "layers/oci.h"
+#include "common/banned.h"
+
+#define DEFAULT_PATH \
+  "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static void
+strv_push(char ***v, size_t *n, char *s)
+{
+  *v = cb_xreallocarray(*v, *n + 2, sizeof(char *));
+  (*v)[(*n)++] = s;
+  (*v)[*n] = NULL;
+}
+
+/* The shell form's script: the command line and, for heredocs, their
+   bodies after it, so that the shell reads them as it would from a file.
+   A line that is nothing but one heredoc ("RUN <<EOF") runs the body as
+   the script (BuildKit).  */
+static char *
+shell_script(const struct instr *in)
+{
+  const struct df_node *node = in->node;
+  const char *cmd = in->nargs > 0 ? in->args[0] : "";
+  struct cb_buf b = CB_BUF_INIT;
+
+  if (node->nheredocs == 1 && cmd[0] == '<' && cmd[1] == '<' &&
+      strchr(cmd, ' ') == NULL)
+    return cb_xstrdup(node->heredocs[0].content);
+  cb_buf_adds(&b, cmd);
+  for (size_t i = 0; i < node->nheredocs; i++)
+    cb_buf_addf(&b, "\n%s%s", node->heredocs[i].content,
+                node->heredocs[i].name);
+  return cb_buf_detach(&b, NULL);
+}
+
+/* The command: the exec form as written, or the image's Shell (default
+   /bin/sh -c) with the script.  */
+static char **
+run_argv(const struct step *st)
+{
+  const struct instr *in = st->in;
+  json_t *shell = oci_config_get(st->si->img.config, "Shell");
+  char **v = cb_xcalloc(1, sizeof(char *));
+  size_t n = 0, i;
+  json_t *x;
+
+  if (in->json) {
+    for (i = 0; i < in->nargs; i++)
+      strv_push(&v, &n, cb_xstrdup(in->args[i]));
+    return v;
+  }
+  if (json_is_array(shell) && json_array_size(shell) > 0) {
+    json_array_foreach(shell, i, x)
+      strv_push(&v, &n, cb_xstrdup(json_string_value(x) ? json_string_value(x)
+                                                        : ""));
+  } else {
+    strv_push(&v, &n, cb_xstrdup("/bin/sh"));
+    strv_push(&v, &n, cb_xstrdup("-c"));
+  }
+  strv_push(&v, &n, shell_script(in));
+  return v;
+}
+
+static bool
+env_has(char *const *v, size_t n, const char *name)
+{
+  size_t len = strlen(name);
+
+  for (size_t i = 0; i < n; i++)
+    if (strncmp(v[i], name, len) == 0 && v[i][len] == '=')
+      return true;
+  return false;
+}
+
+/* The image's Env, then the stage's ARGs that no ENV overrides (RUN sees
+   build args as variables), then a default PATH.  */
+static char **
+run_env(const struct step *st)
+{
+  json_t *env = oci_config_get(st->si->img.config, "Env");
+  const struct shell_env *args = &st->scope->args;
+  char **v = cb_xcalloc(1, sizeof(char *));
+  size_t n = 0, i;
+  json_t *x;
+
+  json_array_foreach(env, i, x)
+    if (json_is_string(x))
+      strv_push(&v, &n, cb_xstrdup(json_string_value(x)));
+  for (i = 0; i < args->n; i++)
+    if (args->values[i] != NULL && !env_has(v, n, args->names[i]))
+      strv_push(&v, &n, cb_xasprintf("%s=%s", args->names[i],
+                                     args->values[i]));
+  if (!env_has(v, n, "PATH"))
+    strv_push(&v, &n, cb_xstrdup(DEFAULT_PATH));
+  return v;
+}
+
+static bool
+want_network_none(const struct step *st)
+{
+  const char *net = st->in->network;
+
+  if (net != NULL && strcmp(net, "none") == 0)
+    return true;
+  if (net != NULL && strcmp(net, "host") == 0)
+    return false;
+  return st->b->o->network_none;
+}
+
+/* What the step's result depends on besides the instruction: the ARGs
+   it sees and its flags.  For the key (EXTRA) and, as JSON, for saying
+   what changed on a miss (INFO).  */
+static void
+run_inputs(const struct step *st, char ***extra, json_t **info)
+{
+  const struct shell_env *args = &st->scope->args;
+  const struct df_node *node = st->in->node;
+  json_t *a = json_object(), *f = json_array();
+  size_t n = 0;
+
+  *extra = cb_xcalloc(1, sizeof(char *));
+  for (size_t i = 0; i < args->n; i++) {
+    const char *val = args->values[i] ? args->values[i] : "";
+
+    strv_push(extra, &n, cb_xasprintf("arg %s=%s", args->names[i], val));
+    json_object_set_new(a, args->names[i], json_string(val));
+  }
+  for (size_t i = 0; i < node->nflags; i++) {
+    strv_push(extra, &n, cb_xasprintf("flag %s", node->flags[i]));
+    json_array_append_new(f, json_string(node->flags[i]));
+  }
+  strv_push(extra, &n, cb_xstrdup(want_network_none(st) ? "net none"
+                                                         : "net host"));
+  for (size_t i = 0; i < node->nheredocs; i++)
+    strv_push(extra, &n, cb_xasprintf("heredoc %s", node->heredocs[i].content));
+  *info = json_pack("{s:s, s:o, s:o}", "instruction", node->original,
+                    "build arg", a, "flags", f);
+}
+
+struct reader {
+  struct progress *p;
+  int step;
+  int fd;
+};
+
+/* Forward the command's output, line by line, to the progress.  */
+static void *
+read_output(void *data)
+{
+  struct reader *r = data;
+  char buf[8192];
+  size_t have = 0;
+
+  for (;;) {
+    ssize_t n = read(r->fd, buf + have, sizeof(buf) - have);
+    size_t start = 0;
+
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    have += (size_t)n;
+    for (size_t i = 0; i < have; i++)
+      if (buf[i] == '\n') {
+        progress_log(r->p, r->step, buf + start, i - start);
+        start = i + 1;
+      }
+    if (start == 0 && have == sizeof(buf)) /* a very long line */
+      start = have, progress_log(r->p, r->step, buf, have);
+    memmove(buf, buf + start, have - start);
+    have -= start;
+  }
+  if (have > 0)
+    progress_log(r->p, r->step, buf, have);
+  return NULL;
+}
+
+/* Run SPEC with its output going to the progress.  */
+static int
+run_logged(struct step *st, struct sandbox_spec *spec, int *status,
+           struct cb_error **err)
+{
+  struct reader r = { st->b->progress, st->b->step, -1 };
+  cleanup_close int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  pthread_t thread;
+  int fds[2], rc;
+
+  if (devnull < 0 || pipe2(fds, O_CLOEXEC) < 0)
+    return cb_fail_errno(err, "RUN: cannot set up the output");
+  r.fd = fds[0];
+  spec->in_fd = devnull;
+  spec->out_fd = fds[1];
+  if (pthread_create(&thread, NULL, read_output, &r) != 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return cb_fail(err, CB_ERR_SYSTEM, 0, "RUN: cannot start a thread");
+  }
+  rc = sandbox_run(spec, status, err);
+  close(fds[1]); /* EOF for the reader once the sandbox is gone */
+  pthread_join(thread, NULL);
+  close(fds[0]);
+  return rc;
+}
+
+static int
+check_supported(const struct step *st, struct cb_error **err)
+{
+  const struct instr *in = st->in;
+
+  if (in->nmounts > 0)
+    return cb_fail(err, CB_ERR_UNSUPPORTED, 0,
+                   "%s:%d: RUN --mount is not supported yet", st->b->file,
+                   in->line);
+  if (in->security != NULL && strcmp(in->security, "sandbox") != 0)
+    return cb_fail(err, CB_ERR_UNSUPPORTED, 0,
+                   "%s:%d: RUN --security=%s is not supported (cbuild runs "
+                   "every step rootless)", st->b->file, in->line,
+                   in->security);
+  return 0;
+}
+
+/* Run the command on the image so far; on success *REC holds the step's
+   layer.  */
+static int
+execute(struct step *st, struct cache_record *rec, struct cb_error **err)
+{
+  struct build *b = st->b;
+  cleanup_strv char **lowers = NULL, **argv = NULL, **envp = NULL;
+  const char *user = json_string_value(oci_config_get(st->si->img.config,
+                                                      "User"));
+  const char *wd = json_string_value(oci_config_get(st->si->img.config,
+                                                    "WorkingDir"));
+  struct rootfs rf = { 0 };
+  struct sandbox_spec spec;
+  cleanup_close int dir = -1;
+  int status = 0, rc = -1;
+
+  memset(&spec, 0, sizeof(spec));
+  lowers = stage_lowers(b, st->si, err);
+  if (lowers == NULL)
+    return -1;
+  if (user != NULL && user[0] != '\0' &&
+      rootfs_resolve_user(b->s, lowers, user, &spec.uid, &spec.gid, err) < 0)
+    return -1;
+  if (rootfs_create(b->s, lowers, &rf, err) < 0)
+    goto out;
+  argv = run_argv(st);
+  envp = run_env(st);
+  rootfs_fill_spec(&rf, &spec);
+  spec.argv = argv;
+  spec.envp = envp;
+  spec.workdir = wd != NULL && wd[0] == '/' ? wd : "/";
+  spec.network_none = want_network_none(st);
+  rc = run_logged(st, &spec, &status, err);
+  if (rc == 0 && status != 0)
+    rc = cb_fail(err, CB_ERR_STEP, 0, "exit code %d", status);
+  if (rc == 0) {
+    dir = open(rf.dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    rc = dir < 0 ? cb_fail_errno(err, "cannot open '%s'", rf.dir)
+                 : commit_upper(b, dir, "upper", step_now(b), rec, err);
+  }
+out:
+  rootfs_remove(&rf);
+  return rc;
+}
+
+int
+step_run(struct step *st, struct cb_error **err)
+{
+  cleanup_strv char **extra = NULL;
+  struct cache_record rec;
+  struct cb_digest key;
+  json_t *info = NULL;
+  int rc;
+
+  if (check_supported(st, err) < 0)
+    return -1;
+  run_inputs(st, &extra, &info);
+  step_key(st, extra, &key);
+  memset(&rec, 0, sizeof(rec));
+  rec.info = info;
+  rc = step_cache_lookup(st, &key, &rec, err);
+  if (rc == 0) {
+    rc = execute(st, &rec, err);
+    if (rc < 0)
+      return cb_wrap(err, "%s:%d: %s", st->b->file, st->in->line,
+                     st->in->node->original);
+    rc = layer_store_cache_put(st->b->s, &key, &rec, err);
+  }
+  if (rc >= 0)
+    rc = step_commit(st, &key, &rec, err);
+  cache_record_release(&rec);
+  return rc < 0 ? -1 : 0;
+}
