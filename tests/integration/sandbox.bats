@@ -215,6 +215,11 @@ import_probe() {
     ! grep -qx Z <<<"$output"
 }
 
+@test "sandbox: cbuild doctor says RUN commands get the seccomp filter" {
+    run_cbuild doctor --root "$TESTDIR/store"
+    assert "$output" =~ "seccomp +yes: .*RUN commands get cbuild's filter \(tried: keyctl refused\)"
+}
+
 @test "sandbox: a failing set-up step is named in one line" {
     run_cbuild 1 run -w /bin/busybox/sub base:1 true
     assert "$(line_count "$stderr")" == "1"
