@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -72,8 +72,9 @@ const struct confine_syscall confine_denied[] = {
   { "mount_setattr", EPERM, "mounts (new API)" },
   { "unshare", EPERM, "a new user namespace would give back every capability" },
   { "setns", EPERM, "entering other namespaces" },
-  { "clone3", ENOSYS, "its flags are in memory the filter cannot read: "
-                      "ENOSYS makes libc fall back to clone, which is checked" },
+  { "clone3", ENOSYS,
+    "its flags are in memory the filter cannot read: "
+    "ENOSYS makes libc fall back to clone, which is checked" },
   /* Kernel keyrings are not namespaced.  */
   { "keyctl", EPERM, "kernel keyrings" },
   { "add_key", EPERM, "kernel keyrings" },
@@ -186,6 +187,7 @@ seccomp_releasep(scmp_filter_ctx *ctx)
   if (*ctx != NULL)
     seccomp_release(*ctx);
 }
+#define cleanup_seccomp CB_CLEANUP(seccomp_releasep)
 
 /* libseccomp returns -errno.  */
 static int
@@ -227,8 +229,8 @@ add_arg_rules(scmp_filter_ctx ctx, size_t *n, struct cb_error **err)
     struct scmp_arg_cmp c = { clone_flags_arg, SCMP_CMP_MASKED_EQ,
                               clone_ns_flags[i], clone_ns_flags[i] };
 
-    rc = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone),
-                                1, &c);
+    rc = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+                                &c);
     if (rc < 0)
       return scmp_fail(rc, "cannot add a rule for", "clone", err);
     (*n)++;
@@ -246,8 +248,7 @@ add_arg_rules(scmp_filter_ctx ctx, size_t *n, struct cb_error **err)
 /* The BPF program of CTX, read back through a memfd (libseccomp 2.5 has
    no export to memory).  */
 static int
-export_prog(scmp_filter_ctx ctx, struct sock_fprog *prog,
-            struct cb_error **err)
+export_prog(scmp_filter_ctx ctx, struct sock_fprog *prog, struct cb_error **err)
 {
   cleanup_close int fd = memfd_create("cbuild-seccomp", MFD_CLOEXEC);
   cleanup_free char *buf = NULL;
@@ -258,8 +259,8 @@ export_prog(scmp_filter_ctx ctx, struct sock_fprog *prog,
     return cb_fail_errno(err, "seccomp: memfd_create");
   rc = seccomp_export_bpf(ctx, fd);
   if (rc < 0)
-    return cb_fail(err, CB_ERR_SYSTEM, -rc, "seccomp: cannot export the "
-                   "filter");
+    return cb_fail(err, CB_ERR_SYSTEM, -rc,
+                   "seccomp: cannot export the filter");
   if (lseek(fd, 0, SEEK_SET) < 0)
     return cb_fail_errno(err, "seccomp: lseek");
   if (cb_read_all(fd, BPF_MAXINSNS * sizeof(struct sock_filter), &buf, &len,
@@ -277,8 +278,7 @@ export_prog(scmp_filter_ctx ctx, struct sock_fprog *prog,
 static int
 build_main(struct confine *cf, struct cb_error **err)
 {
-  CB_CLEANUP(seccomp_releasep) scmp_filter_ctx ctx = seccomp_init(
-      SCMP_ACT_ALLOW);
+  cleanup_seccomp scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
   struct filter_arch arches[3];
   size_t n_arches = filter_arches(arches);
   int rc;
@@ -309,9 +309,8 @@ static int
 build_personality(struct confine *cf, struct cb_error **err)
 {
   enum { MAX = 3 * 4 + 1 + 1 + CB_N_ELEMENTS(personality_ok) + 2 };
-  const uint32_t arg0 =
-      offsetof(struct seccomp_data, args[0]) +
-      (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? 4 : 0);
+  const uint32_t arg0 = offsetof(struct seccomp_data, args[0]) +
+                        (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? 4 : 0);
   struct sock_filter *p = cb_xcalloc(MAX, sizeof(*p));
   struct filter_arch arches[3];
   size_t n_arches = filter_arches(arches), i = 0, check, allow;
@@ -328,14 +327,13 @@ build_personality(struct confine *cf, struct cb_error **err)
 
     if (nr < 0)
       continue;
-    p[i++] = (struct sock_filter)BPF_STMT(
-        BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+    p[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                          offsetof(struct seccomp_data, arch));
     p[i++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
                                           arches[k].audit, 0, 2);
     p[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
                                           offsetof(struct seccomp_data, nr));
-    p[i] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-                                        (uint32_t)nr,
+    p[i] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nr,
                                         (uint8_t)(check - i - 1), 0);
     i++;
   }
@@ -346,8 +344,8 @@ build_personality(struct confine *cf, struct cb_error **err)
     p[i] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
                                         personality_ok[k],
                                         (uint8_t)(allow - i - 1), 0);
-  p[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-                                        SECCOMP_RET_ERRNO | EPERM);
+  p[i++] =
+      (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
   /* ALLOW */
   p[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
   if (i != allow + 1) {
@@ -519,18 +517,18 @@ confine_apply(const struct confine *cf, uid_t uid, gid_t gid,
    tmpfs.  They show kernel memory, other processes' keys and timers,
    and firmware and power controls.  */
 static const char *const masked_paths[] = {
-  "/proc/acpi",        "/proc/asound",          "/proc/interrupts",
-  "/proc/kcore",       "/proc/keys",            "/proc/latency_stats",
-  "/proc/timer_list",  "/proc/timer_stats",     "/proc/sched_debug",
-  "/proc/scsi",        "/sys/firmware",         "/sys/devices/virtual/powercap",
+  "/proc/acpi",       "/proc/asound",      "/proc/interrupts",
+  "/proc/kcore",      "/proc/keys",        "/proc/latency_stats",
+  "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+  "/proc/scsi",       "/sys/firmware",     "/sys/devices/virtual/powercap",
 };
 
 /* Read-only for everybody: sysctls, the magic SysRq key (a write there
    can reboot the host when cbuild runs as real root), IRQ and bus
    settings; and the host's resolv.conf, which we bind in.  */
 static const char *const readonly_paths[] = {
-  "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
-  "/etc/resolv.conf",
+  "/proc/bus",           "/proc/fs",         "/proc/irq", "/proc/sys",
+  "/proc/sysrq-trigger", "/etc/resolv.conf",
 };
 
 int
@@ -570,8 +568,9 @@ mask_path(const char *path)
   if (lstat(path, &sb) < 0)
     return errno == ENOENT ? 0 : -1;
   if (S_ISDIR(sb.st_mode))
-    return mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV |
-                 MS_NOEXEC, "size=0,mode=555");
+    return mount("tmpfs", path, "tmpfs",
+                 MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                 "size=0,mode=555");
   return mount("/dev/null", path, NULL, MS_BIND, NULL);
 }
 

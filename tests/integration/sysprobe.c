@@ -60,8 +60,8 @@ static long
 run(const char *name)
 {
   if (strcmp(name, "keyctl") == 0)
-    return syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID,
-                   KEY_SPEC_SESSION_KEYRING, 0);
+    return syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING,
+                   0);
   if (strcmp(name, "add_key") == 0)
     return syscall(SYS_add_key, "user", "cbuild-probe", "x", 1,
                    KEY_SPEC_PROCESS_KEYRING);

@@ -32,10 +32,10 @@ test_caps_table(void)
 {
   /* Docker's default set, by name (moby's oci/caps).  */
   static const char *const docker[] = {
-    "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
-    "CAP_MKNOD",  "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
-    "CAP_SETFCAP", "CAP_SETPCAP",     "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
-    "CAP_KILL",   "CAP_AUDIT_WRITE",
+    "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+    "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+    "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+    "CAP_KILL",    "CAP_AUDIT_WRITE",
   };
   uint64_t m = confine_cap_mask();
 
@@ -125,8 +125,9 @@ child(int out)
           (int)cf.setgroups_allowed);
   fprintf(f, "apply: %s\n",
           confine_apply(&cf, 0, 0, NULL, 0, &step) < 0 ? step : "ok");
-  fprintf(f, "keyctl: %s\n", result(syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID,
-                                            KEY_SPEC_SESSION_KEYRING, 0)));
+  fprintf(f, "keyctl: %s\n",
+          result(syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID,
+                         KEY_SPEC_SESSION_KEYRING, 0)));
   fprintf(f, "unshare: %s\n", result(unshare(CLONE_NEWUSER)));
   fprintf(f, "clone3: %s\n", result(syscall(SYS_clone3, NULL, 0)));
   fprintf(f, "personality query: %s\n", result(personality(0xffffffff)));
