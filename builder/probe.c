@@ -1,9 +1,11 @@
 #include "config.h"
 
 #include "builder/probe.h"
+#include "builder/confine.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/keyctl.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
@@ -18,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -311,9 +314,50 @@ probe_openat2(struct probe_result *r)
   set_result(r, "openat2", true, cb_xstrdup("RESOLVE_IN_ROOT works"));
 }
 
+/* Build the RUN filter, load it in a child and see it refuse keyctl.
+   On failure *WHY (owned) says what went wrong.  */
+static bool
+try_run_filter(char **why)
+{
+  CB_CLEANUP(confine_release) struct confine cf = { 0 };
+  struct cb_error *err = NULL;
+  int st;
+  pid_t pid;
+
+  if (confine_prepare(&cf, &err) < 0) {
+    *why = cb_error_text(err);
+    cb_error_free(err);
+    return false;
+  }
+  pid = fork();
+  if (pid < 0) {
+    *why = cb_xasprintf("fork: %s", strerror(errno));
+    return false;
+  }
+  if (pid == 0) {
+    if (confine_load_seccomp(&cf) < 0)
+      _exit(2);
+    _exit(syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING,
+                  0) < 0 &&
+                  errno == EPERM
+              ? 0
+              : 3);
+  }
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+    ;
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+    return true;
+  *why = cb_xstrdup(WIFEXITED(st) && WEXITSTATUS(st) == 2
+                        ? "the RUN filter cannot be loaded: RUN would fail"
+                        : "the RUN filter did not refuse keyctl");
+  return false;
+}
+
 void
 probe_seccomp(struct probe_result *r)
 {
+  char *why = NULL;
+
   const struct scmp_version *v = seccomp_version();
   int mode = prctl(PR_GET_SECCOMP, 0, 0, 0, 0);
 
@@ -331,9 +375,14 @@ probe_seccomp(struct probe_result *r)
         cb_xasprintf("no filter mode in this kernel (%s)", strerror(errno)));
     return;
   }
+  if (!try_run_filter(&why)) {
+    set_result(r, "seccomp", false, why);
+    return;
+  }
   set_result(r, "seccomp", true,
-             cb_xasprintf("filter mode, libseccomp %u.%u.%u%s", v->major,
-                          v->minor, v->micro,
+             cb_xasprintf("filter mode, libseccomp %u.%u.%u%s; RUN commands "
+                          "get cbuild's filter (tried: keyctl refused)",
+                          v->major, v->minor, v->micro,
                           mode == 2 ? ", cbuild itself is filtered" : ""));
 }
 

@@ -43,7 +43,9 @@ void probe_overlay(struct probe_result *r, const struct userns_plan *plan,
 /* openat2(2) with RESOLVE_IN_ROOT.  */
 void probe_openat2(struct probe_result *r);
 
-/* Seccomp filter mode in the kernel, and the libseccomp version.  */
+/* Seccomp filter mode in the kernel, the libseccomp version, and the
+   filter RUN commands get (builder/confine.h): built, loaded in a child,
+   and seen to refuse keyctl.  */
 void probe_seccomp(struct probe_result *r);
 
 /* The cgroup hierarchy at /sys/fs/cgroup: ok only for v2 (unified); the

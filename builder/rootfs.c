@@ -85,32 +85,41 @@ parse_id(const char *s, size_t len, uint32_t *out)
   return true;
 }
 
+/* The first four colon-separated fields of LINE (LLEN bytes) into F and
+   FLEN; returns how many there are.  */
+static size_t
+line_fields(const char *line, size_t llen, const char *f[4], size_t flen[4])
+{
+  size_t n = 0;
+
+  for (const char *p = line; n < 4 && p <= line + llen; n++) {
+    const char *c = memchr(p, ':', (size_t)(line + llen - p));
+
+    f[n] = p;
+    flen[n] = c != NULL ? (size_t)(c - p) : (size_t)(line + llen - p);
+    if (c == NULL)
+      return n + 1;
+    p = c + 1;
+  }
+  return n;
+}
+
 /* In TEXT (/etc/passwd or /etc/group lines "name:x:ID:..."), find the
    line whose name is NAME (NLEN bytes) or, with NAME NULL, whose ID is
-   *ID.  Writes *ID and, for passwd (GID_OUT not NULL), the line's gid.  */
-static bool
+   *ID.  Writes *ID and, for passwd (GID_OUT not NULL), the line's gid.
+   Returns the line (its name ends at the first ':'), or NULL.  */
+static const char *
 find_id_line(const char *text, const char *name, size_t nlen, uint32_t *id,
              uint32_t *gid_out)
 {
   for (const char *line = text; line != NULL && *line != '\0';) {
-    const char *end = strchr(line, '\n');
+    const char *end = strchr(line, '\n'), *start = line;
     size_t llen = end != NULL ? (size_t)(end - line) : strlen(line);
     const char *f[4];
-    size_t n = 0, flen[4];
+    size_t n, flen[4];
     uint32_t v, g = 0;
 
-    /* The first four colon-separated fields of the line.  */
-    for (const char *p = line; n < 4 && p <= line + llen; n++) {
-      const char *c = memchr(p, ':', (size_t)(line + llen - p));
-
-      f[n] = p;
-      flen[n] = c != NULL ? (size_t)(c - p) : (size_t)(line + llen - p);
-      if (c == NULL) {
-        n++;
-        break;
-      }
-      p = c + 1;
-    }
+    n = line_fields(line, llen, f, flen);
     line = end != NULL ? end + 1 : NULL;
     if (n < 3 || !parse_id(f[2], flen[2], &v))
       continue;
@@ -121,10 +130,88 @@ find_id_line(const char *text, const char *name, size_t nlen, uint32_t *id,
       *id = v;
       if (gid_out != NULL)
         *gid_out = g;
-      return true;
+      return start;
     }
   }
+  return NULL;
+}
+
+/* Whether NAME (NLEN bytes) is in the comma-separated MEMBERS.  */
+static bool
+is_member(const char *members, size_t mlen, const char *name, size_t nlen)
+{
+  const char *end = members + mlen;
+
+  for (const char *p = members; p < end;) {
+    const char *c = memchr(p, ',', (size_t)(end - p));
+    size_t len = c != NULL ? (size_t)(c - p) : (size_t)(end - p);
+
+    if (len == nlen && memcmp(p, name, nlen) == 0)
+      return true;
+    p += len + 1;
+  }
   return false;
+}
+
+/* The gids of the /etc/group lines in TEXT that list NAME (NLEN bytes)
+   as a member, appended to *V (*N of *ALLOC).  */
+static int
+member_gids(const char *text, const char *name, size_t nlen, gid_t **v,
+            size_t *n, size_t *alloc, struct cb_error **err)
+{
+  for (const char *line = text; line != NULL && *line != '\0';) {
+    const char *end = strchr(line, '\n');
+    size_t llen = end != NULL ? (size_t)(end - line) : strlen(line);
+    const char *f[4];
+    size_t flen[4];
+    uint32_t g;
+
+    if (line_fields(line, llen, f, flen) == 4 &&
+        parse_id(f[2], flen[2], &g) && is_member(f[3], flen[3], name, nlen)) {
+      if (*n >= CB_MAX_GROUPS)
+        return cb_fail(err, CB_ERR_UNSAFE, 0,
+                       "user '%.*s' is in more than %d groups", (int)nlen,
+                       name, CB_MAX_GROUPS);
+      CB_GROW(*v, *alloc, *n + 1);
+      (*v)[(*n)++] = (gid_t)g;
+    }
+    line = end != NULL ? end + 1 : NULL;
+  }
+  return 0;
+}
+
+int
+rootfs_user_groups(struct layer_store *s, char *const *lowers,
+                   const char *user, gid_t **groups, size_t *n_groups,
+                   struct cb_error **err)
+{
+  cleanup_free char *passwd = NULL, *group = NULL;
+  cleanup_free gid_t *v = NULL;
+  size_t ulen = strcspn(user, ":"), n = 0, alloc = 0;
+  const char *pw = NULL;
+  uint32_t u = 0, pg = 0;
+
+  /* As runc has it: a group given explicitly means no supplementary
+     ones, and only a user with an /etc/passwd entry (by name or uid) has
+     any.  */
+  if (user[ulen] != ':') {
+    if (rootfs_read_file(s, lowers, "etc/passwd", &passwd, err) < 0)
+      return cb_wrap(err, "user '%s'", user);
+    if (passwd != NULL)
+      pw = parse_id(user, ulen, &u)
+               ? find_id_line(passwd, NULL, 0, &u, &pg)
+               : find_id_line(passwd, user, ulen, &u, &pg);
+  }
+  if (pw != NULL) {
+    if (rootfs_read_file(s, lowers, "etc/group", &group, err) < 0)
+      return cb_wrap(err, "user '%s'", user);
+    if (group != NULL &&
+        member_gids(group, pw, strcspn(pw, ":"), &v, &n, &alloc, err) < 0)
+      return -1;
+  }
+  *groups = steal_ptr(&v);
+  *n_groups = n;
+  return 0;
 }
 
 int

@@ -70,4 +70,14 @@ int rootfs_resolve_user(struct layer_store *s, char *const *lowers,
                         const char *user, uid_t *uid, gid_t *gid,
                         struct cb_error **err);
 
+/* The supplementary groups Docker (runc) gives USER, same syntax as
+   above: with no GROUP part and an /etc/passwd entry for USER (by name,
+   or by uid for a number), the gid of every /etc/group line listing that
+   entry's name as a member; none otherwise.  *GROUPS is the caller's to
+   free (NULL when there are none).  More than CB_MAX_GROUPS is
+   CB_ERR_UNSAFE.  */
+int rootfs_user_groups(struct layer_store *s, char *const *lowers,
+                       const char *user, gid_t **groups, size_t *n_groups,
+                       struct cb_error **err);
+
 #endif

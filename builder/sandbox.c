@@ -2,7 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
+#include <linux/close_range.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -19,8 +20,10 @@
 #include <unistd.h>
 
 #include "builder/sandbox.h"
+#include "builder/confine.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
+#include "common/log.h"
 #include "common/mem.h"
 #include "common/banned.h"
 
@@ -50,6 +53,7 @@ struct sandbox_child {
   const char *hostname;
   bool have_resolv;
   bool have_dev[CB_N_ELEMENTS(dev_nodes)]; /* which the host has */
+  const struct confine *confine; /* what the command may do */
   int rep_fd;
 };
 
@@ -176,7 +180,8 @@ mount_sys(void)
     return;
   if (mount("/sys", "sys", NULL, MS_BIND | MS_REC, NULL) < 0)
     return;
-  if (mount(NULL, "sys", NULL, MS_REMOUNT | MS_BIND | ro, NULL) < 0)
+  /* The host's /sys has mounts below it (cgroups...): all read-only.  */
+  if (confine_remount_ro("sys") < 0)
     umount2("sys", MNT_DETACH);
 }
 
@@ -276,21 +281,22 @@ setup_root(struct sandbox_child *c, const char **step)
   return 0;
 }
 
-static int
-set_ids(const struct sandbox_spec *spec, const char **step)
+/* Every fd we did not mean to pass (one opened without O_CLOEXEC by a
+   library, say) would be a way out of the root: mark them all
+   close-on-exec.  The report pipe is CLOEXEC already.  */
+static void
+cloexec_from(int first)
 {
-  /* Without a subordinate range setgroups is denied in the namespace;
-     there are no supplementary groups to drop then.  */
-  *step = "setgroups";
-  if (setgroups(0, NULL) < 0 && errno != EPERM)
-    return -1;
-  *step = "setgid";
-  if (setresgid(spec->gid, spec->gid, spec->gid) < 0)
-    return -1;
-  *step = "setuid";
-  if (setresuid(spec->uid, spec->uid, spec->uid) < 0)
-    return -1;
-  return 0;
+  struct rlimit rl;
+
+  if (syscall(SYS_close_range, (unsigned)first, ~0U, CLOSE_RANGE_CLOEXEC) ==
+      0)
+    return;
+  /* Before Linux 5.11: one by one, up to the open-files limit.  */
+  if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur > 65536)
+    rl.rlim_cur = 65536;
+  for (int fd = first; fd < (int)rl.rlim_cur; fd++)
+    (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
 static int
@@ -306,32 +312,44 @@ redirect_stdio(const struct sandbox_spec *spec, const char **step)
   return 0;
 }
 
+/* The command: confined as the user it runs as, then exec'd.  */
+static void __attribute__((noreturn))
+command_main(struct sandbox_child *c)
+{
+  const struct sandbox_spec *spec = c->spec;
+  const char *step = "";
+
+  if (redirect_stdio(spec, &step) < 0)
+    child_fail(c->rep_fd, step);
+  cloexec_from(3);
+  if (confine_apply(c->confine, spec->uid, spec->gid, spec->groups,
+                    spec->n_groups, &step) < 0)
+    child_fail(c->rep_fd, step);
+  /* execvpe searches the PATH of environ, not that of its envp.  */
+  environ = spec->envp;
+  execvpe(spec->argv[0], spec->argv, spec->envp);
+  child_fail(c->rep_fd, "exec");
+}
+
 /* PID 1 of the sandbox.  A raw clone made it: a copy of the parent
    without locks or atfork handlers, so only async-signal-safe calls.  */
 static void __attribute__((noreturn))
 child_main(struct sandbox_child *c)
 {
-  const struct sandbox_spec *spec = c->spec;
   const char *step = "prctl PR_SET_PDEATHSIG";
   long cmd;
   int st;
 
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
     child_fail(c->rep_fd, step);
-  if (setup_root(c, &step) < 0)
+  if (setup_root(c, &step) < 0 || confine_paths(&step) < 0)
     child_fail(c->rep_fd, step);
   step = "fork the command";
   cmd = syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, NULL);
   if (cmd < 0)
     child_fail(c->rep_fd, step);
-  if (cmd == 0) {
-    if (set_ids(spec, &step) < 0 || redirect_stdio(spec, &step) < 0)
-      child_fail(c->rep_fd, step);
-    /* execvpe searches the PATH of environ, not that of its envp.  */
-    environ = spec->envp;
-    execvpe(spec->argv[0], spec->argv, spec->envp);
-    child_fail(c->rep_fd, "exec");
-  }
+  if (cmd == 0)
+    command_main(c);
   close(c->rep_fd);
   /* Reap every orphan; leave with the command's status.  Our exit kills
      whatever else is left in the namespace.  */
@@ -418,6 +436,11 @@ child_error(const struct sandbox_spec *spec, const struct sandbox_report *r,
                    "sandbox: %s: uid %u or gid %u is not mapped in the user "
                    "namespace (no subordinate id range?)",
                    r->step, (unsigned)spec->uid, (unsigned)spec->gid);
+  if (strcmp(r->step, "setgroups") == 0 && r->errnum == EINVAL)
+    return cb_fail(err, CB_ERR_SYSTEM, 0,
+                   "sandbox: setgroups: a supplementary group of uid %u is "
+                   "not mapped in the user namespace",
+                   (unsigned)spec->uid);
   if (strcmp(r->step, "exec") != 0)
     return cb_fail(err, CB_ERR_SYSTEM, r->errnum, "sandbox: %s", r->step);
   if (r->errnum == ENOENT) {
@@ -437,6 +460,7 @@ sandbox_run(const struct sandbox_spec *spec, int *status,
   cleanup_free char *opts = NULL, *workdir = NULL, *hosts = NULL,
                     *hostname_file = NULL;
   cleanup_close int rep_r = -1, rep_w = -1;
+  CB_CLEANUP(confine_release) struct confine cf = { 0 };
   unsigned long flags =
       CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
   struct sandbox_child c;
@@ -484,6 +508,12 @@ sandbox_run(const struct sandbox_spec *spec, int *status,
 
     c.have_dev[i] = stat(dev_nodes[i][0], &sb) == 0 && S_ISCHR(sb.st_mode);
   }
+  if (confine_prepare(&cf, err) < 0)
+    return cb_wrap(err, "sandbox");
+  if (spec->n_groups > 0 && !cf.setgroups_allowed)
+    cb_log(CB_LOG_DEBUG, "sandbox: setgroups is denied in this user "
+           "namespace: %zu supplementary groups not set", spec->n_groups);
+  c.confine = &cf;
   if (spec->network_none)
     flags |= CLONE_NEWNET;
   if (pipe2(fds, O_CLOEXEC) < 0)

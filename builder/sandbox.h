@@ -5,7 +5,8 @@
    the new namespaces belong to it and the mounts below are permitted
    rootless.  The child is PID 1 of the new pid namespace: it sets up the
    root filesystem, forks the command, reaps every child and exits with
-   the command's status.  */
+   the command's status.  The command runs confined (builder/confine.h):
+   Docker's default capabilities, no_new_privs, a seccomp filter.  */
 #ifndef CBUILD_BUILDER_SANDBOX_H
 #define CBUILD_BUILDER_SANDBOX_H
 
@@ -31,6 +32,8 @@ struct sandbox_spec {
   const char *hostname; /* NULL: "cbuild" */
   uid_t uid;
   gid_t gid;
+  const gid_t *groups; /* supplementary groups; borrowed, may be NULL */
+  size_t n_groups;
   bool network_none; /* a new network namespace with only lo, up */
   /* The command's stdin, and its stdout and stderr both; -1: ours.  */
   int in_fd;

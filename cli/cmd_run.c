@@ -227,6 +227,7 @@ run_image(const struct run_opts *o, char **cmd, int n_cmd, int *status,
   cleanup_strv char **lowers = NULL;
   cleanup_strv char **argv = NULL;
   cleanup_strv char **envp = NULL;
+  cleanup_free gid_t *groups = NULL;
   struct rootfs rf = { 0 };
   struct sandbox_spec spec;
   struct store_image img;
@@ -260,6 +261,12 @@ run_image(const struct run_opts *o, char **cmd, int n_cmd, int *status,
   if (user != NULL && user[0] != '\0' &&
       rootfs_resolve_user(s, lowers, user, &spec.uid, &spec.gid, err) < 0)
     goto out;
+  /* Root gets the groups /etc/group lists it in too, as with Docker.  */
+  if (rootfs_user_groups(s, lowers, user != NULL && user[0] != '\0' ? user
+                                                                    : "0",
+                         &groups, &spec.n_groups, err) < 0)
+    goto out;
+  spec.groups = groups;
   if (rootfs_create(s, lowers, &rf, err) < 0)
     goto out;
   rootfs_fill_spec(&rf, &spec);

@@ -23,4 +23,7 @@
    larger file is refused.  */
 #define CB_MAX_IMAGE_ID_FILE (4u * 1024 * 1024)
 
+/* Supplementary groups of a RUN user: the kernel's NGROUPS_MAX.  */
+#define CB_MAX_GROUPS 65536
+
 #endif

@@ -77,7 +77,7 @@ skip_unless_ids_mapped() {
     skip_unless_ids_mapped
     # busybox rootfs: user is 1000:1000, nobody 65534, group nogroup 65534.
     run_cbuild run -u user base:1 id
-    assert "$output" == "uid=1000(user) gid=1000(user)"
+    assert "$output" == "uid=1000(user) gid=1000(user) groups=100(users)"
     # A numeric uid in /etc/passwd takes its gid from there.
     run_cbuild run -u 1000 base:1 id -g
     assert "$output" == "1000"
@@ -85,6 +85,23 @@ skip_unless_ids_mapped() {
     assert "$output" == "65534"
     run_cbuild run -u 0:user base:1 id
     assert "$output" == "uid=0(root) gid=1000(user)"
+}
+
+@test "run: supplementary groups come from /etc/group, as with Docker" {
+    skip_unless_ids_mapped
+    # busybox rootfs: group users (100) lists user.  A numeric uid with a
+    # passwd entry gets them too; an explicit group means none.
+    run_cbuild run -u user base:1 id -G
+    assert "$output" == "1000 100"
+    run_cbuild run -u 1000 base:1 id -G
+    assert "$output" == "1000 100"
+    run_cbuild run -u user:user base:1 id -G
+    assert "$output" == "1000"
+    run_cbuild run -u 4321 base:1 id -G
+    assert "$output" == "0"
+    # root is in no group here: only its own gid, none of the host's.
+    run_cbuild run base:1 id -G
+    assert "$output" == "0"
 }
 
 @test "run: an unknown user or group is an error naming it" {
