@@ -23,4 +23,12 @@
    larger file is refused.  */
 #define CB_MAX_IMAGE_ID_FILE (4u * 1024 * 1024)
 
+/* A build secret (--secret) larger than this is refused (as BuildKit's
+   secret provider).  */
+#define CB_MAX_SECRET_SIZE (500u * 1024)
+
+/* Directories nested deeper than this are refused when a cache mount is
+   seeded from FROM= (each level holds two fds while it is copied).  */
+#define CB_MAX_COPY_DEPTH 256
+
 #endif
