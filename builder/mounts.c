@@ -706,7 +706,10 @@ cache_make(struct prep *p, const struct cache_use *c, int dir, const char *name,
       return mount_wrap(p, m, err);
     }
   }
-  if (fchown(fd, m->has_uid ? m->uid : 0, m->has_gid ? m->gid : 0) < 0)
+  /* Without uid/gid it stays ours: uid 0 in the user namespace.  */
+  if ((m->has_uid || m->has_gid) &&
+      fchown(fd, m->has_uid ? m->uid : (uid_t)-1,
+             m->has_gid ? m->gid : (gid_t)-1) < 0)
     return cb_fail_errno(err, "cannot set the owner of the cache to %u:%u",
                          (unsigned)m->uid, (unsigned)m->gid);
   if (fchmod(fd, m->has_mode ? m->mode : 0755) < 0)
