@@ -21,6 +21,7 @@
 
 #include "builder/sandbox.h"
 #include "builder/confine.h"
+#include "builder/sandbox-internal.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -54,6 +55,7 @@ struct sandbox_child {
   bool have_resolv;
   bool have_dev[CB_N_ELEMENTS(dev_nodes)]; /* which the host has */
   const struct confine *confine; /* what the command may do */
+  struct sandbox_mounts *mounts; /* RUN --mount, or NULL */
   int rep_fd;
 };
 
@@ -255,6 +257,8 @@ setup_root(struct sandbox_child *c, const char **step)
       (replace_file("etc/resolv.conf", NULL) < 0 ||
        mount("/etc/resolv.conf", "etc/resolv.conf", NULL, MS_BIND, NULL) < 0))
     return -1;
+  if (c->mounts != NULL && sandbox_mounts_setup(c->mounts, step) < 0)
+    return -1;
   *step = "sethostname";
   if (sethostname(c->hostname, strlen(c->hostname)) < 0)
     return -1;
@@ -427,9 +431,15 @@ signals_restore(const struct sigaction old[4])
 
 /* The failure the child reported, as an error.  */
 static int
-child_error(const struct sandbox_spec *spec, const struct sandbox_report *r,
+child_error(const struct sandbox_child *c, const struct sandbox_report *r,
             int *status, struct cb_error **err)
 {
+  const struct sandbox_spec *spec = c->spec;
+  const char *target = sandbox_mounts_failed_target(c->mounts);
+
+  if (target != NULL)
+    return cb_fail(err, CB_ERR_SYSTEM, r->errnum, "sandbox: mount '%s': %s",
+                   target, r->step);
   if ((strcmp(r->step, "setuid") == 0 || strcmp(r->step, "setgid") == 0) &&
       r->errnum == EINVAL)
     return cb_fail(err, CB_ERR_SYSTEM, 0,
@@ -453,6 +463,22 @@ child_error(const struct sandbox_spec *spec, const struct sandbox_report *r,
                  spec->argv[0]);
 }
 
+/* Once the sandbox is gone, take the mount points it made out of the upper
+   dir: it is the layer.  */
+static void
+mounts_cleanup(const struct sandbox_spec *spec, struct sandbox_mounts *m)
+{
+  cleanup_close int dir = -1, upper = -1;
+
+  if (m == NULL)
+    return;
+  dir = open(spec->lower_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0)
+    upper = openat(dir, spec->upper, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (upper >= 0)
+    sandbox_mounts_cleanup(m, upper);
+}
+
 int
 sandbox_run(const struct sandbox_spec *spec, int *status,
             struct cb_error **err)
@@ -461,6 +487,7 @@ sandbox_run(const struct sandbox_spec *spec, int *status,
                     *hostname_file = NULL;
   cleanup_close int rep_r = -1, rep_w = -1;
   CB_CLEANUP(confine_release) struct confine cf = { 0 };
+  cleanup_sandbox_mounts struct sandbox_mounts *mounts = NULL;
   unsigned long flags =
       CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
   struct sandbox_child c;
@@ -516,6 +543,9 @@ sandbox_run(const struct sandbox_spec *spec, int *status,
   c.confine = &cf;
   if (spec->network_none)
     flags |= CLONE_NEWNET;
+  if (sandbox_mounts_new(spec, &mounts, err) < 0)
+    return -1;
+  c.mounts = mounts;
   if (pipe2(fds, O_CLOEXEC) < 0)
     return cb_fail_errno(err, "sandbox: pipe");
   rep_r = fds[0];
@@ -539,10 +569,12 @@ sandbox_run(const struct sandbox_spec *spec, int *status,
     ;
   e = errno;
   signals_restore(old);
+  if (w >= 0)
+    mounts_cleanup(spec, mounts);
   if (w < 0)
     return cb_fail(err, CB_ERR_SYSTEM, e, "sandbox: wait");
   if (n == (ssize_t)sizeof(r))
-    return child_error(spec, &r, status, err);
+    return child_error(&c, &r, status, err);
   if (WIFEXITED(st))
     *status = WEXITSTATUS(st);
   else if (WIFSIGNALED(st))

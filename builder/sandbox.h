@@ -12,9 +12,50 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "common/error.h"
+
+enum sandbox_mount_kind {
+  /* SOURCE_FD (a directory or a regular file) bound at TARGET, without
+     the mounts below it.  Read-only when READONLY.  Writable with
+     UPPER_FD >= 0: an overlay with SOURCE_FD as its lower dir and
+     UPPER_FD/WORK_FD taking the writes, so the source never changes;
+     writable without: the source itself (a cache).  */
+  SANDBOX_MOUNT_BIND,
+  /* An empty tmpfs of SIZE bytes (0: the kernel's default).  */
+  SANDBOX_MOUNT_TMPFS,
+  /* A file holding LEN bytes of DATA, with MODE, UID and GID, on a tmpfs
+     of its own: DATA (a secret) never touches a disk.  */
+  SANDBOX_MOUNT_FILE,
+};
+
+/* One mount added to the root before pivot_root, in array order (so a
+   later target may lie inside an earlier mount).  TARGET is absolute and
+   lexically clean (no "." or ".." components); symlinks on its way are
+   resolved inside the root, never out of it.  Missing components are
+   created (mode 0755; the last one as a file when the source is one) and
+   removed again after the run when still empty, with the times of the
+   directory they were made in restored: what BuildKit leaves in the
+   layer for its own mount points is nothing.
+
+   Fds are borrowed O_PATH fds opened by the caller (safely: see
+   cb_open_in_root); the child binds the objects they name, so no path
+   from outside is resolved in the child.  */
+struct sandbox_mount {
+  enum sandbox_mount_kind kind;
+  const char *target;
+  int source_fd;         /* BIND */
+  int upper_fd, work_fd; /* BIND: empty dirs on one filesystem, or -1 */
+  bool readonly;         /* BIND, FILE */
+  uint64_t size;         /* TMPFS */
+  const char *data;      /* FILE; borrowed */
+  size_t len;
+  mode_t mode; /* FILE */
+  uid_t uid;
+  gid_t gid;
+};
 
 struct sandbox_spec {
   /* Paths, not fds: overlayfs refuses dirs whose mount belongs to
@@ -38,6 +79,8 @@ struct sandbox_spec {
   /* The command's stdin, and its stdout and stderr both; -1: ours.  */
   int in_fd;
   int out_fd;
+  const struct sandbox_mount *mounts; /* RUN --mount; borrowed */
+  size_t n_mounts;
 };
 
 /* Run SPEC and wait for it.  Returns 0 with *STATUS the command's exit

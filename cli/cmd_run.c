@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "builder/mounts.h"
 #include "builder/rootfs.h"
 #include "builder/sandbox.h"
 #include "builder/userns.h"
@@ -22,11 +23,14 @@
 #include "common/digest.h"
 #include "layers/image.h"
 #include "layers/oci.h"
+#include "parser/instructions.h"
 #include "common/banned.h"
 
 static const char usage[] =
   "usage: cbuild run [--root DIR] [--rm] [-e KEY=VALUE]... [-u USER[:GROUP]]\n"
-  "                  [-w DIR] [--network host|none] IMAGE [COMMAND [ARG...]]\n"
+  "                  [-w DIR] [--network host|none] [--mount SPEC]...\n"
+  "                  [--secret id=ID,src=FILE|env=VAR]...\n"
+  "                  IMAGE [COMMAND [ARG...]]\n"
   "\n"
   "Run COMMAND in IMAGE, rootless: in cbuild's user namespace, with mount,\n"
   "pid, ipc and uts namespaces of its own, on an overlay of the image's\n"
@@ -40,7 +44,19 @@ static const char usage[] =
   "  -u, --user USER[:GROUP]  ids, or names from the image's /etc/passwd\n"
   "                           and /etc/group (default: the image's User)\n"
   "  -w, --workdir DIR        absolute working directory, made if missing\n"
-  "  --network MODE           host (default) or none (only lo)\n";
+  "  --network MODE           host (default) or none (only lo)\n"
+  "  --mount SPEC             a mount as RUN --mount takes it, e.g.\n"
+  "                           type=bind,source=DIR,target=/x[,rw]\n"
+  "                           type=cache,target=/x[,id=ID][,sharing=...]\n"
+  "                           type=tmpfs,target=/x[,size=64m]\n"
+  "                           type=secret,id=ID[,target=F][,env=VAR]\n"
+  "                           bind sources are below the current\n"
+  "                           directory and cannot leave it; writes to\n"
+  "                           a rw bind are thrown away; caches live in\n"
+  "                           the store (cache/mounts/)\n"
+  "  --secret id=ID,src=FILE|env=VAR\n"
+  "                           a secret for type=secret mounts: kept in\n"
+  "                           memory and on a tmpfs, never in the store\n";
 
 struct run_opts {
   char **env; /* -e, in order; borrowed strings */
@@ -48,8 +64,37 @@ struct run_opts {
   const char *user;
   const char *workdir;
   bool network_none;
+  char **mounts; /* --mount, in order; borrowed strings */
+  size_t n_mounts;
+  char **secrets; /* --secret; borrowed strings */
+  size_t n_secrets;
   int first; /* index of IMAGE */
 };
+
+/* Append the borrowed string V to the vector *V of length *N.  */
+static void
+opt_push(char ***v, size_t *n, const char *s)
+{
+  *v = cb_xreallocarray(*v, *n + 1, sizeof(char *));
+  (*v)[(*n)++] = (char *)s;
+}
+
+/* A --mount value is checked at once, so that a bad one is a usage error
+   before anything starts.  */
+static int
+check_mount(const char *spec, struct cb_error **err)
+{
+  struct instr_mount m;
+  struct cb_error *inner = NULL;
+
+  if (instr_parse_mount(spec, &m, &inner) < 0) {
+    cli_usage_error(&cli_cmd_run, err, "--mount=%s: %s", spec, inner->msg);
+    cb_error_free(inner);
+    return -1;
+  }
+  instr_mount_release(&m);
+  return 0;
+}
 
 /* The value of an option at ARGV[*I]: "--name=value", or the next
    word.  */
@@ -99,8 +144,7 @@ parse_opts(int argc, char **argv, struct run_opts *o, struct cb_error **err)
     if (opt_is(a, "-e", "--env")) {
       if ((v = opt_value(argc, argv, &i, "--env", err)) == NULL)
         return -1;
-      o->env = cb_xreallocarray(o->env, o->n_env + 1, sizeof(char *));
-      o->env[o->n_env++] = (char *)v;
+      opt_push(&o->env, &o->n_env, v);
     } else if (opt_is(a, "-u", "--user")) {
       if ((o->user = opt_value(argc, argv, &i, "--user", err)) == NULL)
         return -1;
@@ -121,6 +165,15 @@ parse_opts(int argc, char **argv, struct run_opts *o, struct cb_error **err)
       else
         return cli_usage_error(&cli_cmd_run, err,
                                "--network is host or none, not '%s'", v);
+    } else if (opt_is(a, NULL, "--mount")) {
+      if ((v = opt_value(argc, argv, &i, "--mount", err)) == NULL ||
+          check_mount(v, err) < 0)
+        return -1;
+      opt_push(&o->mounts, &o->n_mounts, v);
+    } else if (opt_is(a, NULL, "--secret")) {
+      if ((v = opt_value(argc, argv, &i, "--secret", err)) == NULL)
+        return -1;
+      opt_push(&o->secrets, &o->n_secrets, v);
     } else if (opt_is(a, NULL, "--root")) {
       if ((cli_root = opt_value(argc, argv, &i, "--root", err)) == NULL)
         return -1;
@@ -218,6 +271,51 @@ make_argv(json_t *cfg, char **cmd, int n_cmd)
   return v;
 }
 
+/* --secret and --mount into RM: bind sources are below the current
+   directory.  */
+static int
+prepare_mounts(const struct run_opts *o, struct layer_store *s,
+               const char *wd, struct build_secrets *secrets,
+               struct run_mounts *rm, struct cb_error **err)
+{
+  struct instr_mount *m = cb_xcalloc(o->n_mounts + 1, sizeof(*m));
+  struct run_mount_sources src;
+  cleanup_close int cwd = -1;
+  size_t n = 0;
+  int rc = -1;
+
+  memset(&src, 0, sizeof(src));
+  for (size_t i = 0; i < o->n_secrets; i++)
+    if (build_secrets_add(secrets, o->secrets[i], err) < 0)
+      goto out;
+  for (; n < o->n_mounts; n++)
+    if (instr_parse_mount(o->mounts[n], &m[n], err) < 0)
+      goto out;
+  cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (cwd < 0) {
+    cb_fail_errno(err, "cannot open the current directory");
+    goto out;
+  }
+  src.context_fd = cwd;
+  src.secrets = secrets;
+  src.workdir = wd;
+  rc = run_mounts_prepare(m, n, &src, s, rm, err);
+out:
+  for (size_t i = 0; i < n; i++)
+    instr_mount_release(&m[i]);
+  free(m);
+  return rc;
+}
+
+/* Wipe the environment (it may hold secrets) and free it.  */
+static void
+env_wipe(char **envp)
+{
+  for (size_t i = 0; envp != NULL && envp[i] != NULL; i++)
+    explicit_bzero(envp[i], strlen(envp[i]));
+  cb_strv_free(envp);
+}
+
 /* Inside the namespace: unpack, set up and run.  */
 static int
 run_image(const struct run_opts *o, char **cmd, int n_cmd, int *status,
@@ -226,15 +324,20 @@ run_image(const struct run_opts *o, char **cmd, int n_cmd, int *status,
   cleanup_layer_store struct layer_store *s = NULL;
   cleanup_strv char **lowers = NULL;
   cleanup_strv char **argv = NULL;
-  cleanup_strv char **envp = NULL;
+  char **envp = NULL;
   cleanup_free gid_t *groups = NULL;
+  struct build_secrets secrets = { NULL, 0 };
+  struct run_mounts rm;
   struct rootfs rf = { 0 };
   struct sandbox_spec spec;
   struct store_image img;
   const char *user, *wd;
+  size_t n_env;
   json_t *cfg;
   int rc = -1;
 
+  memset(&rm, 0, sizeof(rm));
+  rm.scratch_fd = -1;
   s = cli_store_open(err);
   if (s == NULL || layer_store_resolve(s, cmd[-1], &img, err) < 0)
     return -1;
@@ -242,6 +345,7 @@ run_image(const struct run_opts *o, char **cmd, int n_cmd, int *status,
   cfg = json_object_get(img.config, "config");
   argv = make_argv(cfg, cmd, n_cmd);
   envp = make_env(cfg, o);
+  n_env = cb_strv_len(envp);
   user = o->user;
   if (user == NULL && json_is_string(json_object_get(cfg, "User")))
     user = json_string_value(json_object_get(cfg, "User"));
@@ -267,9 +371,15 @@ run_image(const struct run_opts *o, char **cmd, int n_cmd, int *status,
                          &groups, &spec.n_groups, err) < 0)
     goto out;
   spec.groups = groups;
+  if (prepare_mounts(o, s, wd, &secrets, &rm, err) < 0)
+    goto out;
+  for (size_t i = 0; rm.env != NULL && rm.env[i] != NULL; i++)
+    env_set(&envp, &n_env, rm.env[i]);
   if (rootfs_create(s, lowers, &rf, err) < 0)
     goto out;
   rootfs_fill_spec(&rf, &spec);
+  spec.mounts = rm.mounts;
+  spec.n_mounts = rm.n_mounts;
   spec.argv = argv;
   spec.envp = envp;
   spec.workdir = wd;
@@ -279,6 +389,9 @@ run_image(const struct run_opts *o, char **cmd, int n_cmd, int *status,
   rc = sandbox_run(&spec, status, err);
 out:
   rootfs_remove(&rf);
+  run_mounts_release(&rm);
+  build_secrets_release(&secrets);
+  env_wipe(envp);
   store_image_release(&img);
   return rc;
 }
@@ -286,13 +399,15 @@ out:
 static int
 run(int argc, char **argv, struct cb_error **err)
 {
-  cleanup_free char **env = NULL;
+  cleanup_free char **env = NULL, **mounts = NULL, **secrets = NULL;
   struct run_opts o;
   int status = 0, rc;
 
   memset(&o, 0, sizeof(o));
   rc = parse_opts(argc, argv, &o, err);
   env = o.env;
+  mounts = o.mounts;
+  secrets = o.secrets;
   if (rc != 0)
     return rc < 0 ? -1 : 0;
   rc = userns_reexec(cli_main_argv, &status, err);

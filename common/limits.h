@@ -25,5 +25,12 @@
 
 /* Supplementary groups of a RUN user: the kernel's NGROUPS_MAX.  */
 #define CB_MAX_GROUPS 65536
+/* A build secret (--secret) larger than this is refused (as BuildKit's
+   secret provider).  */
+#define CB_MAX_SECRET_SIZE (500u * 1024)
+
+/* Directories nested deeper than this are refused when a cache mount is
+   seeded from FROM= (each level holds two fds while it is copied).  */
+#define CB_MAX_COPY_DEPTH 256
 
 #endif
