@@ -16,6 +16,7 @@
 #include "builder/imgconfig.h"
 #include "builder/plan.h"
 #include "builder/progress.h"
+#include "builder/rootfs.h"
 #include "builder/scope.h"
 #include "common/digest.h"
 #include "common/error.h"
@@ -52,6 +53,7 @@ struct step {
   struct build *b;
   struct stage_image *si;
   struct stage_scope *scope;
+  int stage_idx;            /* index of the stage in the plan */
   const struct instr *in;
   char **words;             /* arguments after expansion; owned by caller */
   char *where;              /* "2/5" or "builder 2/5", for progress */
@@ -94,6 +96,22 @@ int commit_upper(struct build *b, int dir_fd, const char *name,
 /* Write the image of SI (config and manifest) and tag it.  */
 int commit_image(struct build *b, struct stage_image *si,
                  struct build_result *res, struct cb_error **err);
+
+/* --- from.c --- */
+
+/* Roots that COPY --from and RUN --mount from= read, mounted for one
+   step.  */
+struct from_roots {
+  struct rootfs *v;
+  size_t n;
+};
+
+/* Mount the root filesystem FROM names (an earlier stage, by name or
+   number, or an image in the store) and return an O_PATH fd of it (the
+   caller closes it).  FR keeps the mount until from_roots_release().  */
+int from_root_open(struct step *st, struct from_roots *fr, const char *from,
+                   struct cb_error **err);
+void from_roots_release(struct from_roots *fr);
 
 /* --- instr_run.c --- */
 int step_run(struct step *st, struct cb_error **err);

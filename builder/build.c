@@ -379,7 +379,7 @@ do_step(struct build *b, struct stage_image *si, struct stage_scope *sc,
         struct imgconfig_state *cs, const struct instr *in, const char *stage,
         struct cb_error **err)
 {
-  struct step st = { b, si, sc, in, NULL, NULL };
+  struct step st = { b, si, sc, (int)(si - b->stages), in, NULL, NULL };
   const char *text = in->node->original;
   int rc;
 

@@ -17,6 +17,8 @@
 #include "layers/store.h"
 #include "parser/shell.h"
 
+struct build_secrets;
+
 struct build_opts {
   const char *context;    /* the context directory */
   const char *dockerfile; /* -f: a path, "-" for stdin, NULL: the context's */
@@ -31,6 +33,7 @@ struct build_opts {
   enum progress_mode progress;
   int64_t timestamp;      /* --timestamp / SOURCE_DATE_EPOCH; -1: none */
   enum layer_compression compression;
+  const struct build_secrets *secrets; /* --secret, for RUN --mount */
 };
 
 struct build_result {

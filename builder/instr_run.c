@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "builder/build-internal.h"
+#include "builder/mounts.h"
 #include "builder/rootfs.h"
 #include "builder/sandbox.h"
 #include "common/buf.h"
@@ -223,10 +224,6 @@ check_supported(const struct step *st, struct cb_error **err)
 {
   const struct instr *in = st->in;
 
-  if (in->nmounts > 0)
-    return cb_fail(err, CB_ERR_UNSUPPORTED, 0,
-                   "%s:%d: RUN --mount is not supported yet", st->b->file,
-                   in->line);
   if (in->security != NULL && strcmp(in->security, "sandbox") != 0)
     return cb_fail(err, CB_ERR_UNSUPPORTED, 0,
                    "%s:%d: RUN --security=%s is not supported (cbuild runs "
@@ -235,48 +232,124 @@ check_supported(const struct step *st, struct cb_error **err)
   return 0;
 }
 
+struct from_data {
+  struct step *st;
+  struct from_roots *fr;
+};
+
+static int
+resolve_from(void *data, const char *from, struct cb_error **err)
+{
+  struct from_data *d = data;
+
+  return from_root_open(d->st, d->fr, from, err);
+}
+
+/* The user the command runs as, with its groups (root too gets the
+   groups /etc/group lists it in, as with Docker).  */
+static int
+run_user(struct step *st, char **lowers, struct sandbox_spec *spec,
+         gid_t **groups, struct cb_error **err)
+{
+  const char *user = json_string_value(oci_config_get(st->si->img.config,
+                                                      "User"));
+
+  if (user == NULL || user[0] == '\0')
+    user = "0";
+  if (rootfs_resolve_user(st->b->s, lowers, user, &spec->uid, &spec->gid,
+                          err) < 0 ||
+      rootfs_user_groups(st->b->s, lowers, user, groups, &spec->n_groups,
+                         err) < 0)
+    return -1;
+  spec->groups = *groups;
+  return 0;
+}
+
+/* The environment with the env= secrets of RUN --mount added.  */
+static void
+add_mount_env(char ***envp, char *const *extra)
+{
+  size_t n = cb_strv_len(*envp);
+
+  for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
+    strv_push(envp, &n, cb_xstrdup(extra[i]));
+}
+
+static void
+env_wipe(char **envp)
+{
+  for (size_t i = 0; envp != NULL && envp[i] != NULL; i++)
+    explicit_bzero(envp[i], strlen(envp[i]));
+  cb_strv_free(envp);
+}
+
+/* Run the command on a fresh run dir RF; then commit its upper dir.  */
+static int
+run_in(struct step *st, struct rootfs *rf, struct sandbox_spec *spec,
+       struct cache_record *rec, struct cb_error **err)
+{
+  struct build *b = st->b;
+  cleanup_close int dir = -1;
+  int status = 0;
+
+  rootfs_fill_spec(rf, spec);
+  if (run_logged(st, spec, &status, err) < 0)
+    return -1;
+  if (status != 0)
+    return cb_fail(err, CB_ERR_STEP, 0, "exit code %d", status);
+  dir = open(rf->dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dir < 0)
+    return cb_fail_errno(err, "cannot open '%s'", rf->dir);
+  return commit_upper(b, dir, "upper", step_now(b), rec, err);
+}
+
 /* Run the command on the image so far; on success *REC holds the step's
    layer.  */
 static int
 execute(struct step *st, struct cache_record *rec, struct cb_error **err)
 {
   struct build *b = st->b;
-  cleanup_strv char **lowers = NULL, **argv = NULL, **envp = NULL;
-  const char *user = json_string_value(oci_config_get(st->si->img.config,
-                                                      "User"));
+  cleanup_strv char **lowers = NULL, **argv = NULL;
+  cleanup_free gid_t *groups = NULL;
   const char *wd = json_string_value(oci_config_get(st->si->img.config,
                                                     "WorkingDir"));
+  struct from_roots fr = { NULL, 0 };
+  struct from_data fd = { st, &fr };
+  struct run_mount_sources src;
   struct rootfs rf = { 0 };
+  struct run_mounts rm;
   struct sandbox_spec spec;
-  cleanup_close int dir = -1;
-  int status = 0, rc = -1;
+  char **envp = NULL;
+  int rc = -1;
 
   memset(&spec, 0, sizeof(spec));
+  memset(&rm, 0, sizeof(rm));
+  rm.scratch_fd = -1;
+  wd = wd != NULL && wd[0] == '/' ? wd : "/";
+  src = (struct run_mount_sources){ b->ctx->root_fd, resolve_from, &fd,
+                                    b->o->secrets, wd, b->file,
+                                    st->in->line };
   lowers = stage_lowers(b, st->si, err);
-  if (lowers == NULL)
-    return -1;
-  if (user != NULL && user[0] != '\0' &&
-      rootfs_resolve_user(b->s, lowers, user, &spec.uid, &spec.gid, err) < 0)
-    return -1;
-  if (rootfs_create(b->s, lowers, &rf, err) < 0)
+  if (lowers == NULL || run_user(st, lowers, &spec, &groups, err) < 0 ||
+      run_mounts_prepare(st->in->mounts, st->in->nmounts, &src, b->s, &rm,
+                         err) < 0)
     goto out;
   argv = run_argv(st);
   envp = run_env(st);
-  rootfs_fill_spec(&rf, &spec);
+  add_mount_env(&envp, rm.env);
   spec.argv = argv;
   spec.envp = envp;
-  spec.workdir = wd != NULL && wd[0] == '/' ? wd : "/";
+  spec.workdir = wd;
   spec.network_none = want_network_none(st);
-  rc = run_logged(st, &spec, &status, err);
-  if (rc == 0 && status != 0)
-    rc = cb_fail(err, CB_ERR_STEP, 0, "exit code %d", status);
-  if (rc == 0) {
-    dir = open(rf.dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    rc = dir < 0 ? cb_fail_errno(err, "cannot open '%s'", rf.dir)
-                 : commit_upper(b, dir, "upper", step_now(b), rec, err);
-  }
+  spec.mounts = rm.mounts;
+  spec.n_mounts = rm.n_mounts;
+  if (rootfs_create(b->s, lowers, &rf, err) == 0)
+    rc = run_in(st, &rf, &spec, rec, err);
 out:
   rootfs_remove(&rf);
+  run_mounts_release(&rm);
+  from_roots_release(&fr);
+  env_wipe(envp);
   return rc;
 }
 

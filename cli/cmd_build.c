@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "builder/build.h"
+#include "builder/context.h"
+#include "builder/mounts.h"
 #include "builder/plan.h"
 #include "builder/userns.h"
 #include "cli/cli.h"
@@ -16,6 +18,8 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "parser/dockerfile.h"
+#include "parser/instructions.h"
 #include "parser/shell.h"
 #include "registry/reference.h"
 #include "common/banned.h"
@@ -43,10 +47,15 @@ static const char usage[] =
   "      --platform OS/ARCH   only this host's platform for now\n"
   "      --progress MODE      auto, plain, tty or json (to stderr)\n"
   "  -q, --quiet              print only the image ID\n"
+  "      --plan               print the stages and their instructions after\n"
+  "                           expansion, and stop without building\n"
   "      --iidfile FILE       write the image ID (sha256:...) to FILE\n"
   "      --timestamp SECONDS  clamp file times and set every 'created' to\n"
   "                           this (default: $SOURCE_DATE_EPOCH when set)\n"
-  "      --compression ALGO   gzip (default) or zstd for new layers\n";
+  "      --compression ALGO   gzip (default) or zstd for new layers\n"
+  "      --secret id=ID[,src=FILE|env=VAR]\n"
+  "                           a secret for RUN --mount=type=secret; it never\n"
+  "                           enters a layer, the cache key or the log\n";
 
 struct build_cli {
   char **tags; /* store names; owned */
@@ -58,6 +67,8 @@ struct build_cli {
   const char *iidfile;
   const char *platform;
   struct shell_env build_args;
+  struct build_secrets secrets;
+  bool plan_only;
   struct build_opts bo;
 };
 
@@ -69,6 +80,7 @@ build_cli_release(struct build_cli *o)
   free(o->tags);
   free(o->labels);
   shell_env_release(&o->build_args);
+  build_secrets_release(&o->secrets);
 }
 
 /* --build-arg NAME=VALUE, or NAME alone: the value comes from the
@@ -158,6 +170,11 @@ build_opt(void *data, int id, const char *arg, struct cb_error **err)
   case 'p':
     o->platform = arg;
     return 0;
+  case 'S':
+    return build_secrets_add(&o->secrets, arg, err);
+  case 'D':
+    o->plan_only = true;
+    return 0;
   case 'l':
     if (strchr(arg, '=') == NULL || arg[0] == '=')
       return cli_usage_error(&cli_cmd_build, err,
@@ -201,9 +218,48 @@ write_iidfile(const char *path, const struct cb_digest *id,
   return 0;
 }
 
+static void
+print_summary(const struct build_context *ctx, const struct build_cli *o)
+{
+  printf("context: %s\n", ctx->dir);
+  printf("dockerfile: %s\n", ctx->dockerfile_name);
+  printf("dockerignore: %s (%zu pattern%s)\n",
+         ctx->ignore_name ? ctx->ignore_name : "none",
+         ignore_matcher_count(ctx->ignore),
+         ignore_matcher_count(ctx->ignore) == 1 ? "" : "s");
+  for (size_t i = 0; i < o->ntags; i++)
+    printf("tag: %s\n", o->tags[i]);
+}
+
+/* --plan: what the build would do, without a store or a namespace.  */
+static int
+print_plan(const char *dir, const struct build_cli *o, struct cb_error **err)
+{
+  cleanup_build_context struct build_context *ctx = NULL;
+  cleanup_dockerfile struct dockerfile *df = NULL;
+  cleanup_build_plan struct build_plan *plan = NULL;
+  cleanup_exec_plan struct exec_plan *ep = NULL;
+  cleanup_free char *text = NULL;
+  size_t len = 0;
+
+  ctx = build_context_open(dir, o->file, &text, &len, err);
+  if (ctx == NULL)
+    return -1;
+  if (dockerfile_parse(ctx->dockerfile_name, text, len, &df, err) < 0)
+    return -1;
+  for (char **w = df->warnings; w != NULL && *w != NULL; w++)
+    cb_log(CB_LOG_WARN, "%s:%s", ctx->dockerfile_name, *w);
+  if (build_plan_new(df, &plan, err) < 0 ||
+      exec_plan_new(plan, &o->build_args, o->target, &ep, err) < 0)
+    return -1;
+  print_summary(ctx, o);
+  exec_plan_print(ep, stdout);
+  return 0;
+}
+
 /* Inside the user namespace: build, then report.  */
 static int
-build(struct build_cli *o, const char *dir, struct cb_error **err)
+build(struct build_cli *o, struct cb_error **err)
 {
   cleanup_layer_store struct layer_store *s = NULL;
   struct build_result res;
@@ -223,7 +279,6 @@ build(struct build_cli *o, const char *dir, struct cb_error **err)
       fprintf(stderr, "tagged %s\n", o->tags[i]);
   }
   printf("%s\n", hex);
-  (void)dir;
   return 0;
 }
 
@@ -235,6 +290,8 @@ start(struct build_cli *o, const char *dir, struct cb_error **err)
   if (check_platform(o->platform, err) < 0 ||
       cli_pick_timestamp(&o->bo.timestamp, err) < 0)
     return -1;
+  if (o->plan_only)
+    return print_plan(dir, o, err);
   rc = userns_reexec(cli_main_argv, &status, err);
   if (rc != 0)
     return rc < 0 ? -1 : status;
@@ -246,7 +303,8 @@ start(struct build_cli *o, const char *dir, struct cb_error **err)
   o->bo.ntags = o->ntags;
   o->bo.labels = o->labels;
   o->bo.nlabels = o->nlabels;
-  return build(o, dir, err);
+  o->bo.secrets = &o->secrets;
+  return build(o, err);
 }
 
 static int
@@ -266,6 +324,8 @@ run(int argc, char **argv, struct cb_error **err)
     { "network", 0, true, 'n' },
     { "compression", 0, true, 'C' },
     { "timestamp", 0, true, 's' },
+    { "secret", 0, true, 'S' },
+    { "plan", 0, false, 'D' },
     { NULL, 0, false, 0 },
   };
   struct build_cli o;
