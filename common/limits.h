@@ -23,4 +23,8 @@
    larger file is refused.  */
 #define CB_MAX_IMAGE_ID_FILE (4u * 1024 * 1024)
 
+/* The COPY hash cache file (72 bytes per context file remembered): a
+   larger one is refused, and the cache starts empty.  */
+#define CB_MAX_HASH_CACHE_FILE (512u * 1024 * 1024)
+
 #endif
