@@ -167,7 +167,7 @@ struct copy_ctx {
   const struct copy_request *req;
   const struct copy_source *src;
   int dest_root;
-  struct copy_stats *st;
+  struct copy_stats *st; /* never NULL: copy_apply gives a local one */
   bool chown;
   uid_t uid;
   gid_t gid;

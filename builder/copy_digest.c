@@ -291,8 +291,6 @@ file_digest(struct digest_ctx *dc, int fd, const struct stat *st,
   uint64_t total = 0;
   size_t fill = 0;
 
-  if (dc->hc != NULL && copy_hash_cache_lookup(dc->hc, st, d))
-    return 0;
   for (;;) {
     ssize_t n;
 
@@ -323,8 +321,6 @@ file_digest(struct digest_ctx *dc, int fd, const struct stat *st,
   if (total != (uint64_t)st->st_size)
     return cb_fail(err, CB_ERR_SYSTEM, 0, "'%s' changed while it was read",
                    cb_buf_str(&dc->filter.rel));
-  if (dc->hc != NULL)
-    copy_hash_cache_store(dc->hc, st, d);
   return 0;
 }
 
@@ -334,33 +330,76 @@ cmp_str(const void *a, const void *b)
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The wanted xattrs of FD (open for reading), sorted by name.  */
+/* The names of FD's wanted xattrs, sorted, pointing into LIST.  */
 static int
-put_xattrs(struct digest_ctx *dc, int fd, struct cb_error **err)
+xattr_names(struct digest_ctx *dc, int fd, char list[4096],
+            const char *names[256], size_t *n, struct cb_error **err)
 {
-  char list[4096];
-  const char *names[256];
-  size_t n = 0;
-  ssize_t len = flistxattr(fd, list, sizeof(list));
+  ssize_t len = flistxattr(fd, list, 4096);
 
+  *n = 0;
   if (len < 0)
     return errno == ENOTSUP || errno == ERANGE
                ? 0
                : cb_fail_errno(err, "list xattrs of '%s'",
                                cb_buf_str(&dc->filter.rel));
-  for (const char *p = list; p < list + len && n < 256; p += strlen(p) + 1)
+  for (const char *p = list; p < list + len && *n < 256; p += strlen(p) + 1)
     if (copy_xattr_wanted(p))
-      names[n++] = p;
-  qsort(names, n, sizeof(names[0]), cmp_str);
+      names[(*n)++] = p;
+  qsort(names, *n, sizeof(names[0]), cmp_str);
+  return 0;
+}
+
+/* Feed the wanted xattrs of FD (open for reading) to H, sorted by name;
+   *ANY says whether there were some.  */
+static int
+put_xattrs(struct digest_ctx *dc, struct cb_hasher *h, int fd, bool *any,
+           struct cb_error **err)
+{
+  char list[4096];
+  const char *names[256];
+  size_t n;
+
+  if (xattr_names(dc, fd, list, names, &n, err) < 0)
+    return -1;
+  *any = n > 0;
   for (size_t i = 0; i < n; i++) {
     ssize_t vlen = fgetxattr(fd, names[i], dc->buf, COPY_IO_BUF);
 
     if (vlen < 0)
       return cb_fail_errno(err, "read xattr of '%s'",
                            cb_buf_str(&dc->filter.rel));
-    put_str(dc->h, names[i]);
-    put_field(dc->h, dc->buf, (size_t)vlen);
+    put_str(h, names[i]);
+    put_field(h, dc->buf, (size_t)vlen);
   }
+  return 0;
+}
+
+/* What a regular file holds: its content digest, or, when it has xattrs we
+   copy, the digest of that and of them.  Remembered in the hash cache:
+   an xattr change moves the ctime, so a cache hit needs no open at all. */
+static int
+file_record(struct digest_ctx *dc, int fd, const struct stat *st,
+            struct cb_digest *d, struct cb_error **err)
+{
+  cleanup_hasher struct cb_hasher *xh = NULL;
+  char list[4096];
+  const char *names[256];
+  size_t n;
+  bool any;
+
+  if (file_digest(dc, fd, st, d, err) < 0 ||
+      xattr_names(dc, fd, list, names, &n, err) < 0)
+    return -1;
+  if (n > 0) {
+    xh = cb_hasher_new();
+    put_field(xh, d->raw, sizeof(d->raw));
+    if (put_xattrs(dc, xh, fd, &any, err) < 0)
+      return -1;
+    cb_hasher_peek(xh, d);
+  }
+  if (dc->hc != NULL)
+    copy_hash_cache_store(dc->hc, st, d);
   return 0;
 }
 
@@ -403,6 +442,13 @@ digest_entry(struct digest_ctx *dc, int dir_fd, const char *name, int fd,
   }
   if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
     return 0;
+  if (S_ISREG(st->st_mode)) {
+    put_num(dc->h, (uint64_t)st->st_size);
+    if (dc->hc != NULL && copy_hash_cache_lookup(dc->hc, st, &d)) {
+      put_field(dc->h, d.raw, sizeof(d.raw));
+      return 0;
+    }
+  }
   if (fd < 0) {
     own = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC |
                  (S_ISDIR(st->st_mode) ? O_DIRECTORY : 0));
@@ -410,12 +456,14 @@ digest_entry(struct digest_ctx *dc, int dir_fd, const char *name, int fd,
       return cb_fail_errno(err, "open '%s'", cb_buf_str(&dc->filter.rel));
     fd = own;
   }
-  if (put_xattrs(dc, fd, err) < 0)
-    return -1;
-  if (S_ISDIR(st->st_mode))
+  if (S_ISDIR(st->st_mode)) {
+    bool any;
+
+    if (put_xattrs(dc, dc->h, fd, &any, err) < 0)
+      return -1;
     return digest_dir(dc, fd, err);
-  put_num(dc->h, (uint64_t)st->st_size);
-  if (file_digest(dc, fd, st, &d, err) < 0)
+  }
+  if (file_record(dc, fd, st, &d, err) < 0)
     return -1;
   put_field(dc->h, d.raw, sizeof(d.raw));
   return 0;

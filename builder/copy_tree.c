@@ -167,8 +167,7 @@ copy_set_meta(struct copy_ctx *ctx, int fd, int dir_fd, const char *name,
     /* EINVAL: the id has no mapping in this user namespace.  */
     if (rc < 0 && (errno == EPERM || errno == EINVAL) &&
         (ctx->req->flags & COPY_IGNORE_OWNER_ERRORS)) {
-      if (ctx->st != NULL)
-        ctx->st->owner_failures++;
+      ctx->st->owner_failures++;
     } else if (rc < 0) {
       return cb_fail_errno(err, "'%s': chown to %u:%u",
                            cb_buf_str(&ctx->dpath), (unsigned)uid,
@@ -216,8 +215,7 @@ copy_xattrs(struct copy_ctx *ctx, int in, int out, struct cb_error **err)
     if (errno != ENOTSUP && errno != EPERM && errno != EACCES)
       return cb_fail_errno(err, "'%s': set xattr '%s'",
                            cb_buf_str(&ctx->dpath), name);
-    if (ctx->st != NULL)
-      ctx->st->xattrs_skipped++;
+    ctx->st->xattrs_skipped++;
   }
   return 0;
 }
@@ -326,13 +324,6 @@ dpath_push(struct copy_ctx *ctx, const char *name, size_t *mark)
   cb_buf_adds(&ctx->dpath, name);
 }
 
-static void
-stat_inc(struct copy_ctx *ctx, uint64_t *field, uint64_t n)
-{
-  if (ctx->st != NULL)
-    *field += n;
-}
-
 /* A hard link to the first copy of ST, if there was one and it is still
    there.  Returns 1 if linked.  */
 static int
@@ -356,8 +347,7 @@ try_link(struct copy_ctx *ctx, const struct stat *st, int dir_fd,
     return 0;
   if (linkat(dfd, slash != NULL ? slash + 1 : first, dir_fd, name, 0) < 0)
     return 0;
-  if (ctx->st != NULL)
-    ctx->st->hardlinks++;
+  ctx->st->hardlinks++;
   return 1;
 }
 
@@ -389,8 +379,8 @@ copy_file(struct copy_ctx *ctx, int in, const struct stat *st, int dir_fd,
     return -1;
   if (st->st_nlink > 1)
     links_add(ctx, st, cb_buf_str(&ctx->dpath));
-  stat_inc(ctx, &ctx->st->files, 1);
-  stat_inc(ctx, &ctx->st->bytes, (uint64_t)st->st_size);
+  ctx->st->files += 1;
+  ctx->st->bytes += (uint64_t)st->st_size;
   return 0;
 }
 
@@ -410,7 +400,7 @@ copy_special(struct copy_ctx *ctx, int src_dir, const char *sname,
   int rc;
 
   if (S_ISSOCK(st->st_mode)) {
-    stat_inc(ctx, &ctx->st->devices_skipped, 1);
+    ctx->st->devices_skipped += 1;
     return 0;
   }
   if (copy_clear_target(dir_fd, name, shown, err) < 0)
@@ -427,7 +417,7 @@ copy_special(struct copy_ctx *ctx, int src_dir, const char *sname,
     rc = mknodat(dir_fd, name, (st->st_mode & S_IFMT) | 0600,
                  S_ISFIFO(st->st_mode) ? 0 : st->st_rdev);
     if (rc < 0 && errno == EPERM && !S_ISFIFO(st->st_mode)) {
-      stat_inc(ctx, &ctx->st->devices_skipped, 1);
+      ctx->st->devices_skipped += 1;
       return 0;
     }
   }
@@ -438,9 +428,9 @@ copy_special(struct copy_ctx *ctx, int src_dir, const char *sname,
   if (copy_set_meta(ctx, -1, dir_fd, name, true, uid, gid, mode, ts, err) < 0)
     return -1;
   if (S_ISLNK(st->st_mode))
-    stat_inc(ctx, &ctx->st->symlinks, 1);
+    ctx->st->symlinks += 1;
   else
-    stat_inc(ctx, &ctx->st->specials, 1);
+    ctx->st->specials += 1;
   return 0;
 }
 
@@ -474,7 +464,7 @@ copy_dir(struct copy_ctx *ctx, int sfd, const struct stat *st, int dir_fd,
   if (copy_children(ctx, sfd, dfd, err) < 0)
     return -1;
   if (made)
-    stat_inc(ctx, &ctx->st->dirs, 1);
+    ctx->st->dirs += 1;
   if (!made && !set_meta)
     return 0;
   owner_for(ctx, st, &uid, &gid);

@@ -60,7 +60,8 @@ copy_dirlist_read(int fd, struct copy_dirlist *dl, struct cb_error **err)
   }
   closedir(d);
   dl->names = cb_buf_detach(&names, NULL);
-  qsort_r(dl->offs, dl->n, sizeof(*dl->offs), cmp_names, dl->names);
+  if (dl->n > 1)
+    qsort_r(dl->offs, dl->n, sizeof(*dl->offs), cmp_names, dl->names);
   return 0;
 }
 
