@@ -25,6 +25,7 @@
 
 /* Supplementary groups of a RUN user: the kernel's NGROUPS_MAX.  */
 #define CB_MAX_GROUPS 65536
+
 /* A build secret (--secret) larger than this is refused (as BuildKit's
    secret provider).  */
 #define CB_MAX_SECRET_SIZE (500u * 1024)
@@ -32,5 +33,9 @@
 /* Directories nested deeper than this are refused when a cache mount is
    seeded from FROM= (each level holds two fds while it is copied).  */
 #define CB_MAX_COPY_DEPTH 256
+
+/* The COPY hash cache file (72 bytes per context file remembered): a
+   larger one is refused, and the cache starts empty.  */
+#define CB_MAX_HASH_CACHE_FILE (512u * 1024 * 1024)
 
 #endif
