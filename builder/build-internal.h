@@ -45,6 +45,7 @@ struct build {
   int step;                 /* the current step's number */
   int nsteps;
   bool cache_broken;        /* a step missed: later ones cannot hit */
+  struct copy_hash_cache *hash_cache; /* context file digests */
   unsigned ran, cached;
 };
 

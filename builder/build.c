@@ -3,6 +3,9 @@
 #include "builder/build.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +14,7 @@
 #include <time.h>
 
 #include "builder/build-internal.h"
+#include "builder/copy.h"
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/mem.h"
@@ -478,9 +482,58 @@ build_private_mounts(struct cb_error **err)
   return 0;
 }
 
+/* Context file digests from earlier builds: <store>/cache/file-digests.
+   A damaged file only means files are read again.  */
+#define HASH_CACHE_NAME "cache/file-digests"
+
+static struct copy_hash_cache *
+hash_cache_load(struct layer_store *s)
+{
+  struct copy_hash_cache *hc = copy_hash_cache_new();
+  cleanup_close int fd = openat(layer_store_root_fd(s), HASH_CACHE_NAME,
+                                O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  struct cb_error *e = NULL;
+
+  if (fd >= 0 && copy_hash_cache_load(hc, fd, &e) < 0) {
+    cb_log(CB_LOG_DEBUG, "%s: %s (starting empty)", HASH_CACHE_NAME, e->msg);
+    cb_error_free(e);
+    copy_hash_cache_free(hc);
+    hc = copy_hash_cache_new();
+  }
+  return hc;
+}
+
+static void
+hash_cache_save(struct layer_store *s, struct copy_hash_cache *hc)
+{
+  int root = layer_store_root_fd(s);
+  char tmp[64];
+  cleanup_close int fd = -1;
+  struct cb_error *e = NULL;
+
+  snprintf(tmp, sizeof(tmp), "%s.%ld", HASH_CACHE_NAME, (long)getpid());
+  if (mkdirat(root, "cache", 0700) < 0 && errno != EEXIST)
+    return;
+  fd = openat(root, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+              O_CLOEXEC, 0600);
+  if (fd < 0)
+    return;
+  /* Rename: a concurrent build reads a whole file, old or new.  */
+  if (copy_hash_cache_save(hc, fd, &e) < 0 ||
+      renameat(root, tmp, root, HASH_CACHE_NAME) < 0) {
+    cb_log(CB_LOG_DEBUG, "%s: not saved", HASH_CACHE_NAME);
+    cb_error_free(e);
+    unlinkat(root, tmp, 0);
+  }
+}
+
 static void
 build_release(struct build *b)
 {
+  if (b->hash_cache != NULL) {
+    hash_cache_save(b->s, b->hash_cache);
+    copy_hash_cache_free(b->hash_cache);
+  }
   for (size_t i = 0; b->stages != NULL && i < b->ep->nstages; i++)
     store_image_release(&b->stages[i].img);
   free(b->stages);
@@ -533,6 +586,7 @@ build_image(struct layer_store *s, const struct build_opts *o,
   b.ctx = ctx;
   b.file = ctx->dockerfile_name;
   b.progress = progress_new(o->progress, stderr);
+  b.hash_cache = hash_cache_load(s);
   rc = build_all(&b, res, err);
   build_release(&b);
   return rc;

@@ -9,9 +9,11 @@
 #include <unistd.h>
 
 #include "builder/build-internal.h"
+#include "builder/copy.h"
 #include "builder/rootfs.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "common/log.h"
 #include "common/mem.h"
 #include "layers/oci.h"
 #include "common/banned.h"
@@ -62,10 +64,11 @@ mkdir_in_root(int root, const char *path, struct cb_error **err)
 
 /* A fresh overlay of the stage image for a step that writes files; run
    FN on its root, then turn the upper dir into *REC.  */
-typedef int (*write_fn)(struct step *st, int root, struct cb_error **err);
+typedef int (*write_fn)(struct step *st, void *data, int root,
+                        struct cb_error **err);
 
 static int
-write_step(struct step *st, write_fn fn, struct cache_record *rec,
+write_step(struct step *st, write_fn fn, void *data, struct cache_record *rec,
            struct cb_error **err)
 {
   struct build *b = st->b;
@@ -80,7 +83,7 @@ write_step(struct step *st, write_fn fn, struct cache_record *rec,
   root = open(rf.merged, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (root < 0) {
     cb_fail_errno(err, "cannot open '%s'", rf.merged);
-  } else if (fn(st, root, err) == 0) {
+  } else if (fn(st, data, root, err) == 0) {
     cb_closep(&root);
     rootfs_umount(&rf);
     dir = open(rf.dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -95,7 +98,7 @@ out:
 }
 
 static int
-make_workdir(struct step *st, int root, struct cb_error **err)
+make_workdir(struct step *st, void *data, int root, struct cb_error **err)
 {
   const char *wd = json_string_value(oci_config_get(st->si->img.config,
                                                     "WorkingDir"));
@@ -107,7 +110,8 @@ make_workdir(struct step *st, int root, struct cb_error **err)
    INFO says what the step saw.  */
 static int
 cached_write_step(struct step *st, char *const *extra, json_t *info,
-                  write_fn fn, struct cb_error **err)
+                  bool uncacheable, write_fn fn, void *data,
+                  struct cb_error **err)
 {
   struct cache_record rec;
   struct cb_digest key;
@@ -116,9 +120,11 @@ cached_write_step(struct step *st, char *const *extra, json_t *info,
   step_key(st, extra, &key);
   memset(&rec, 0, sizeof(rec));
   rec.info = info;
+  if (uncacheable)
+    st->b->cache_broken = true;
   rc = step_cache_lookup(st, &key, &rec, err);
   if (rc == 0) {
-    rc = write_step(st, fn, &rec, err);
+    rc = write_step(st, fn, data, &rec, err);
     if (rc < 0)
       return cb_wrap(err, "%s:%d: %s", st->b->file, st->in->line,
                      st->in->node->original);
@@ -137,12 +143,199 @@ step_workdir(struct step *st, struct cb_error **err)
 {
   json_t *info = json_pack("{s:s}", "instruction", st->in->node->original);
 
-  return cached_write_step(st, NULL, info, make_workdir, err);
+  return cached_write_step(st, NULL, info, false, make_workdir, NULL, err);
+}
+
+/* One COPY or ADD: the request, where it reads from, and what it did.  */
+struct copy_job {
+  struct copy_request req;
+  struct copy_source src;
+  struct copy_stats stats;
+  struct df_heredoc *heredocs; /* expanded copies; owned */
+  size_t nheredocs;
+  char **flags;                /* expanded --chown, --chmod, --from */
+  struct from_roots fr;
+  int from_fd;
+};
+
+static void
+copy_job_release(struct copy_job *j)
+{
+  for (size_t i = 0; i < j->nheredocs; i++) {
+    free(j->heredocs[i].name);
+    free(j->heredocs[i].content);
+  }
+  free(j->heredocs);
+  cb_strv_free(j->flags);
+  if (j->from_fd >= 0)
+    close(j->from_fd);
+  from_roots_release(&j->fr);
+}
+
+/* A flag value after expansion, kept in J; NULL stays NULL.  */
+static int
+expand_flag(struct step *st, struct copy_job *j, const char *v,
+            const char **out, struct cb_error **err)
+{
+  size_t n = cb_strv_len(j->flags);
+  char *x;
+
+  *out = NULL;
+  if (v == NULL)
+    return 0;
+  x = stage_scope_expand_word(st->scope, v, err);
+  if (x == NULL)
+    return -1;
+  j->flags = cb_xreallocarray(j->flags, n + 2, sizeof(char *));
+  j->flags[n] = x;
+  j->flags[n + 1] = NULL;
+  *out = x;
+  return 0;
+}
+
+/* Heredoc bodies with their variables expanded when the delimiter was
+   not quoted.  */
+static int
+expand_heredocs(struct step *st, struct copy_job *j, struct cb_error **err)
+{
+  const struct df_node *node = st->in->node;
+
+  j->heredocs = cb_xcalloc(node->nheredocs + 1, sizeof(*j->heredocs));
+  for (size_t i = 0; i < node->nheredocs; i++, j->nheredocs++) {
+    const struct df_heredoc *h = &node->heredocs[i];
+
+    j->heredocs[i] = *h;
+    j->heredocs[i].name = cb_xstrdup(h->name);
+    j->heredocs[i].content = h->expand
+        ? stage_scope_expand_text(st->scope, h->content, err)
+        : cb_xstrdup(h->content);
+    if (j->heredocs[i].content == NULL)
+      return -1;
+  }
+  return 0;
+}
+
+static int
+copy_job_init(struct step *st, struct copy_job *j, struct cb_error **err)
+{
+  const struct instr *in = st->in;
+  struct build *b = st->b;
+  size_t n = cb_strv_len(st->words);
+  const char *from = NULL;
+
+  memset(j, 0, sizeof(*j));
+  j->from_fd = -1;
+  if (n < 2)
+    return cb_fail(err, CB_ERR_PARSE, 0, "needs a source and a destination");
+  j->req.add = in->kind == INSTR_ADD;
+  j->req.srcs = st->words;
+  j->req.nsrcs = n - 1;
+  j->req.dest = st->words[n - 1];
+  j->req.workdir = json_string_value(oci_config_get(st->si->img.config,
+                                                    "WorkingDir"));
+  j->req.excludes = in->excludes;
+  j->req.parents = in->parents;
+  j->req.link = in->link;
+  j->req.unpack = in->unpack;
+  j->req.keep_git_dir = in->keep_git_dir;
+  j->req.timestamp = b->o->timestamp;
+  j->req.flags = COPY_IGNORE_OWNER_ERRORS;
+  if (expand_flag(st, j, in->chown, &j->req.chown, err) < 0 ||
+      expand_flag(st, j, in->chmod, &j->req.chmod, err) < 0 ||
+      expand_flag(st, j, in->checksum, &j->req.checksum, err) < 0 ||
+      expand_flag(st, j, in->from, &from, err) < 0 ||
+      expand_heredocs(st, j, err) < 0)
+    return -1;
+  j->req.heredocs = j->heredocs;
+  j->req.nheredocs = j->nheredocs;
+  if (from == NULL) {
+    j->src = (struct copy_source){ b->ctx->root_fd, b->ctx->ignore, false };
+    return 0;
+  }
+  j->from_fd = from_root_open(st, &j->fr, from, err);
+  if (j->from_fd < 0)
+    return -1;
+  j->src = (struct copy_source){ j->from_fd, NULL, true };
+  return 0;
+}
+
+static int
+do_copy(struct step *st, void *data, int root, struct cb_error **err)
+{
+  struct copy_job *j = data;
+
+  return copy_apply(&j->req, &j->src, root, &j->stats, err);
+}
+
+/* The cache key's extra inputs: the digest of all sources, and each
+   source's own digest for saying which one changed.  Returns 1 when the
+   content cannot be known without fetching (a URL without --checksum).  */
+static int
+copy_inputs(struct step *st, struct copy_job *j, char ***extra,
+            json_t **info, struct cb_error **err)
+{
+  struct copy_hash_cache *hc = st->b->hash_cache;
+  const struct df_node *node = st->in->node;
+  json_t *per = json_object(), *f = json_array();
+  char hex[CB_DIGEST_STR_LEN];
+  struct cb_digest all;
+  int rc = copy_sources_digest(&j->req, &j->src, hc, &all, err);
+
+  *info = NULL;
+  for (size_t i = 0; rc >= 0 && i < j->req.nsrcs; i++) {
+    struct copy_request one = j->req;
+    struct cb_digest d;
+
+    one.srcs = &j->req.srcs[i];
+    one.nsrcs = 1;
+    if (copy_sources_digest(&one, &j->src, hc, &d, err) < 0) {
+      rc = -1;
+      break;
+    }
+    cb_digest_str(&d, hex);
+    json_object_set_new(per, j->req.srcs[i], json_string(hex));
+  }
+  if (rc < 0) {
+    json_decref(per);
+    json_decref(f);
+    return cb_wrap(err, "%s:%d: %s", st->b->file, st->in->line,
+                   node->original);
+  }
+  *extra = cb_xcalloc(node->nflags + 3, sizeof(char *));
+  cb_digest_str(&all, hex);
+  (*extra)[0] = cb_xasprintf("sources %s", hex);
+  (*extra)[1] = cb_xasprintf("workdir %s", j->req.workdir ? j->req.workdir
+                                                          : "/");
+  for (size_t i = 0; i < node->nflags; i++) {
+    (*extra)[2 + i] = cb_xasprintf("flag %s", node->flags[i]);
+    json_array_append_new(f, json_string(node->flags[i]));
+  }
+  *info = json_pack("{s:s, s:o, s:o}", "instruction", node->original,
+                    "source", per, "flags", f);
+  return rc;
 }
 
 int
 step_copy(struct step *st, struct cb_error **err)
 {
-  return cb_fail(err, CB_ERR_UNSUPPORTED, 0, "%s:%d: %s is not built yet",
-                 st->b->file, st->in->line, instr_kind_name(st->in->kind));
+  cleanup_strv char **extra = NULL;
+  struct copy_job j;
+  json_t *info = NULL;
+  int rc;
+
+  rc = copy_job_init(st, &j, err);
+  if (rc < 0) {
+    copy_job_release(&j);
+    return cb_wrap(err, "%s:%d: %s", st->b->file, st->in->line,
+                   st->in->node->original);
+  }
+  rc = copy_inputs(st, &j, &extra, &info, err);
+  if (rc >= 0)
+    rc = cached_write_step(st, extra, info, rc == 1, do_copy, &j, err);
+  if (j.stats.owner_failures > 0)
+    cb_log(CB_LOG_WARN, "%s:%d: %llu owners could not be set (no "
+           "subordinate id range?)", st->b->file, st->in->line,
+           (unsigned long long)j.stats.owner_failures);
+  copy_job_release(&j);
+  return rc < 0 ? -1 : 0;
 }

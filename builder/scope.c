@@ -57,11 +57,11 @@ merged_env(const struct stage_scope *sc, struct shell_env *out)
     shell_env_set(out, sc->env.names[i], sc->env.values[i]);
 }
 
-char *
-stage_scope_expand_word(const struct stage_scope *sc, const char *word,
-                        struct cb_error **err)
+static char *
+expand_with(const struct stage_scope *sc, const char *word, unsigned flags,
+            struct cb_error **err)
 {
-  const struct shell_opts opts = { sc->escape, 0 };
+  const struct shell_opts opts = { sc->escape, flags };
   struct shell_env env = SHELL_ENV_INIT;
   char *out;
 
@@ -69,6 +69,20 @@ stage_scope_expand_word(const struct stage_scope *sc, const char *word,
   out = shell_expand_word(word, &env, &opts, err);
   shell_env_release(&env);
   return out;
+}
+
+char *
+stage_scope_expand_word(const struct stage_scope *sc, const char *word,
+                        struct cb_error **err)
+{
+  return expand_with(sc, word, 0, err);
+}
+
+char *
+stage_scope_expand_text(const struct stage_scope *sc, const char *text,
+                        struct cb_error **err)
+{
+  return expand_with(sc, text, SHELL_RAW_QUOTES | SHELL_RAW_ESCAPES, err);
 }
 
 static char **

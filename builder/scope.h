@@ -38,6 +38,11 @@ char **stage_scope_expand(const struct stage_scope *sc, const struct instr *in,
 char *stage_scope_expand_word(const struct stage_scope *sc, const char *word,
                               struct cb_error **err);
 
+/* Expand the variables in TEXT (a heredoc body) and nothing else: quotes
+   and escapes stay as written.  */
+char *stage_scope_expand_text(const struct stage_scope *sc, const char *text,
+                              struct cb_error **err);
+
 /* Record what ARG and ENV instructions declare; others are no-ops.  ARG
    NAME takes the --build-arg value, else its default, else the global
    ARG of that name; ENV always wins over ARG in expansion.  */
