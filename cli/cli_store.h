@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "layers/image.h"
 #include "layers/store.h"
 
 /* --root DIR, from the global options or the command's own; NULL means
@@ -20,5 +21,14 @@ void cli_format_size(uint64_t bytes, char *out, size_t len);
 
 /* "3 minutes ago" for an RFC 3339 time; "" when it does not parse.  */
 void cli_format_ago(const char *rfc3339, char *out, size_t len);
+
+/* The flattened root filesystem of IMG (every layer applied, base
+   first) as the directory DEST, which must not exist yet (made beside it
+   and renamed, so it appears complete or not at all), or as the tar file
+   DEST (owners and devices as the image holds them).  cmd_export.c.  */
+int cli_export_dir(struct layer_store *s, const struct store_image *img,
+                   const char *dest, struct cb_error **err);
+int cli_export_tar(struct layer_store *s, const struct store_image *img,
+                   const char *dest, struct cb_error **err);
 
 #endif

@@ -11,6 +11,8 @@
 #include "builder/context.h"
 #include "builder/mounts.h"
 #include "builder/plan.h"
+#include "layers/archive.h"
+#include "layers/image.h"
 #include "builder/userns.h"
 #include "cli/cli.h"
 #include "cli/cli_store.h"
@@ -50,12 +52,25 @@ static const char usage[] =
   "      --plan               print the stages and their instructions after\n"
   "                           expansion, and stop without building\n"
   "      --iidfile FILE       write the image ID (sha256:...) to FILE\n"
+  "  -o, --output type=TYPE,dest=PATH  also write the image out (repeatable):\n"
+  "                           oci or docker (an archive file), oci-dir (an\n"
+  "                           OCI layout directory), local (the root\n"
+  "                           filesystem as a new directory), tar (the root\n"
+  "                           filesystem as a tar file); a bare PATH is local\n"
   "      --timestamp SECONDS  clamp file times and set every 'created' to\n"
   "                           this (default: $SOURCE_DATE_EPOCH when set)\n"
   "      --compression ALGO   gzip (default) or zstd for new layers\n"
   "      --secret id=ID[,src=FILE|env=VAR]\n"
   "                           a secret for RUN --mount=type=secret; it never\n"
   "                           enters a layer, the cache key or the log\n";
+
+enum output_type { OUT_ARCHIVE, OUT_LOCAL, OUT_TAR };
+
+struct build_output {
+  enum output_type type;
+  enum archive_format format; /* OUT_ARCHIVE */
+  char *dest;                 /* owned */
+};
 
 struct build_cli {
   char **tags; /* store names; owned */
@@ -69,6 +84,8 @@ struct build_cli {
   struct shell_env build_args;
   struct build_secrets secrets;
   bool plan_only;
+  struct build_output *outputs;
+  size_t noutputs;
   struct build_opts bo;
 };
 
@@ -81,6 +98,74 @@ build_cli_release(struct build_cli *o)
   free(o->labels);
   shell_env_release(&o->build_args);
   build_secrets_release(&o->secrets);
+  for (size_t i = 0; i < o->noutputs; i++)
+    free(o->outputs[i].dest);
+  free(o->outputs);
+}
+
+/* The type= of -o: an archive format, local or tar.  */
+static int
+output_type(const char *t, struct build_output *out, struct cb_error **err)
+{
+  static const struct {
+    const char *name;
+    enum output_type type;
+    enum archive_format format;
+  } types[] = {
+    { "oci", OUT_ARCHIVE, ARCHIVE_OCI },
+    { "docker", OUT_ARCHIVE, ARCHIVE_DOCKER },
+    { "oci-dir", OUT_ARCHIVE, ARCHIVE_OCI_DIR },
+    { "local", OUT_LOCAL, ARCHIVE_OCI },
+    { "tar", OUT_TAR, ARCHIVE_OCI },
+  };
+
+  for (size_t i = 0; i < CB_N_ELEMENTS(types); i++)
+    if (strcmp(t, types[i].name) == 0) {
+      out->type = types[i].type;
+      out->format = types[i].format;
+      return 0;
+    }
+  return cli_usage_error(&cli_cmd_build, err, "-o: unknown type '%s' (oci, "
+                         "docker, oci-dir, local or tar)", t);
+}
+
+/* -o type=T,dest=PATH, or -o PATH (local), as docker build takes it.  */
+static int
+add_output(struct build_cli *o, const char *spec, struct cb_error **err)
+{
+  struct build_output out = { OUT_LOCAL, ARCHIVE_OCI, NULL };
+  cleanup_free char *copy = cb_xstrdup(spec);
+  bool typed = false;
+
+  if (strchr(spec, '=') == NULL) {
+    out.dest = cb_xstrdup(spec);
+  } else {
+    for (char *f = copy, *next; f != NULL; f = next) {
+      next = strchr(f, ',');
+      if (next != NULL)
+        *next++ = '\0';
+      if (strncmp(f, "type=", 5) == 0) {
+        if (output_type(f + 5, &out, err) < 0)
+          return free(out.dest), -1;
+        typed = true;
+      } else if (strncmp(f, "dest=", 5) == 0 && f[5] != '\0') {
+        free(out.dest);
+        out.dest = cb_xstrdup(f + 5);
+      } else {
+        free(out.dest);
+        return cli_usage_error(&cli_cmd_build, err, "-o: unknown field '%s' "
+                               "(type=, dest=)", f);
+      }
+    }
+  }
+  if (out.dest == NULL || (!typed && strchr(spec, '=') != NULL))
+    return free(out.dest), cli_usage_error(&cli_cmd_build, err,
+                                           "-o '%s' needs type= and dest=",
+                                           spec);
+  o->outputs = cb_xreallocarray(o->outputs, o->noutputs + 1,
+                                sizeof(*o->outputs));
+  o->outputs[o->noutputs++] = out;
+  return 0;
 }
 
 /* --build-arg NAME=VALUE, or NAME alone: the value comes from the
@@ -175,6 +260,8 @@ build_opt(void *data, int id, const char *arg, struct cb_error **err)
   case 'D':
     o->plan_only = true;
     return 0;
+  case 'o':
+    return add_output(o, arg, err);
   case 'l':
     if (strchr(arg, '=') == NULL || arg[0] == '=')
       return cli_usage_error(&cli_cmd_build, err,
@@ -257,6 +344,35 @@ print_plan(const char *dir, const struct build_cli *o, struct cb_error **err)
   return 0;
 }
 
+/* Write the built image to each -o.  */
+static int
+write_outputs(struct layer_store *s, const struct build_cli *o,
+              const struct build_result *res, struct cb_error **err)
+{
+  struct store_image img;
+  int rc = 0;
+
+  if (o->noutputs == 0)
+    return 0;
+  if (layer_store_load_image(s, &res->manifest, &img, err) < 0)
+    return -1;
+  for (size_t i = 0; rc == 0 && i < o->noutputs; i++) {
+    const struct build_output *out = &o->outputs[i];
+
+    if (out->type == OUT_LOCAL)
+      rc = cli_export_dir(s, &img, out->dest, err);
+    else if (out->type == OUT_TAR)
+      rc = cli_export_tar(s, &img, out->dest, err);
+    else
+      rc = layer_store_save(s, &img, o->ntags > 0 ? o->tags[0] : NULL,
+                            out->format, out->dest, err);
+    if (rc < 0)
+      cb_wrap(err, "-o %s", out->dest);
+  }
+  store_image_release(&img);
+  return rc;
+}
+
 /* Inside the user namespace: build, then report.  */
 static int
 build(struct build_cli *o, struct cb_error **err)
@@ -270,7 +386,8 @@ build(struct build_cli *o, struct cb_error **err)
   s = cli_store_open(err);
   if (s == NULL || build_image(s, &o->bo, &res, err) < 0)
     return -1;
-  if (o->iidfile != NULL && write_iidfile(o->iidfile, &res.id, err) < 0)
+  if (write_outputs(s, o, &res, err) < 0 ||
+      (o->iidfile != NULL && write_iidfile(o->iidfile, &res.id, err) < 0))
     return -1;
   cb_digest_hex(&res.id, hex);
   if (o->bo.progress != PROGRESS_QUIET && o->bo.progress != PROGRESS_JSON) {
@@ -326,6 +443,7 @@ run(int argc, char **argv, struct cb_error **err)
     { "timestamp", 0, true, 's' },
     { "secret", 0, true, 'S' },
     { "plan", 0, false, 'D' },
+    { "output", 'o', true, 'o' },
     { NULL, 0, false, 0 },
   };
   struct build_cli o;

@@ -39,8 +39,8 @@ warn_stats(const struct flatten_stats *st)
 
 /* Flatten into a staging dir beside DEST and rename it into place, so
    DEST appears complete or not at all.  */
-static int
-export_dir(struct layer_store *s, const struct store_image *img,
+int
+cli_export_dir(struct layer_store *s, const struct store_image *img,
            const char *dest, struct cb_error **err)
 {
   cleanup_free char *tmp = cb_xasprintf("%s.tmp-XXXXXX", dest);
@@ -76,8 +76,8 @@ fd_write(void *data, const void *buf, size_t len, struct cb_error **err)
 /* The flattened tree as one uncompressed tar, merged straight from the
    layer blobs (owners and devices as the image holds them), written to a
    temporary file beside DEST and renamed into place.  */
-static int
-export_tar(struct layer_store *s, const struct store_image *img,
+int
+cli_export_tar(struct layer_store *s, const struct store_image *img,
            const char *dest, struct cb_error **err)
 {
   cleanup_free char *tmp = cb_xasprintf("%s.tmp-XXXXXX", dest);
@@ -134,9 +134,9 @@ run(int argc, char **argv, struct cb_error **err)
   if (s == NULL || layer_store_resolve(s, argv[first], &img, err) < 0)
     return -1;
   if (ends_with(output, ".tar"))
-    rc = export_tar(s, &img, output, err);
+    rc = cli_export_tar(s, &img, output, err);
   else
-    rc = export_dir(s, &img, output, err);
+    rc = cli_export_dir(s, &img, output, err);
   store_image_release(&img);
   return rc;
 }
