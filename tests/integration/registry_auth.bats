@@ -4,6 +4,7 @@
 # wants htpasswd Basic auth; checked with skopeo.
 
 load helpers
+load registry_helpers
 
 PASS=s3cr3t-Pa55word
 
@@ -19,25 +20,6 @@ setup() {
 teardown() {
     stop_registry
     [ -n "${TESTDIR:-}" ] && rm -rf "$TESTDIR"
-}
-
-# make_certs DIR: a CA (DIR/ca.crt) and a server certificate for the IP
-# address 127.0.0.1 it signed (DIR/server.crt, DIR/server.key).
-make_certs() {
-    local d=$1
-    mkdir -p "$d"
-    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=cbuild test CA" \
-        -keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
-        -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null
-    printf 'subjectAltName=IP:127.0.0.1\n' >"$d/ext.cnf"
-    openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
-        -CAcreateserial -days 2 -extfile "$d/ext.cnf" -out "$d/server.crt" 2>/dev/null
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=cbuild test client" \
-        -keyout "$d/client.key" -out "$d/client.csr" 2>/dev/null
-    printf 'extendedKeyUsage=clientAuth\n' >"$d/client.cnf"
-    openssl x509 -req -in "$d/client.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
-        -CAcreateserial -days 2 -extfile "$d/client.cnf" -out "$d/client.cert" 2>/dev/null
 }
 
 # start_tls_registry DIR [clientcas]: like start_registry, with TLS and
@@ -93,12 +75,6 @@ EOC
     cat "$dir/registry.log" >&2
     stop_registry
     return 1
-}
-
-# trust_ca: put the test CA in the certs.d directory of $REGISTRY.
-trust_ca() {
-    mkdir -p "$CBUILD_CERTS_DIR/$REGISTRY"
-    cp "$TESTDIR/ca.crt" "$CBUILD_CERTS_DIR/$REGISTRY/ca.crt"
 }
 
 # login_stdin EXPECTED_RC PASSWORD ARGS...: cbuild login with PASSWORD on
