@@ -81,7 +81,7 @@ push_blob(struct layer_store *s, struct registry_client *c, const char *repo,
     return cb_fail(err, CB_ERR_DIGEST, 0,
                    "the stored blob has %lld bytes, the manifest says %llu",
                    (long long)st.st_size, (unsigned long long)d->size);
-  return registry_put_blob(c, repo, &d->digest, d->size, fd, err);
+  return registry_put_blob(c, repo, &d->digest, d->size, fd, NULL, err);
 }
 
 static int
