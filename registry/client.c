@@ -1,7 +1,7 @@
 #include "config.h"
 
-#include "registry/client-internal.h"
 #include "registry/client.h"
+#include "registry/client-internal.h"
 #include "registry/credentials.h"
 
 #include <curl/curl.h>
@@ -14,12 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/banned.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/banned.h"
 
 /* Tries of one request when it fails in a way that may pass (a refused
    or dropped connection, 429, 502, ...), and the pauses between them.  */

@@ -8,11 +8,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "common/banned.h"
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "registry/credentials.h"
+#include "common/banned.h"
 
 /* Bearer tokens by scope (the "scope" of the challenge, as sent), for
    the whole run: the registry asks again for a scope it has seen when

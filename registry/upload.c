@@ -8,10 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/banned.h"
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/banned.h"
 
 /* Blobs larger than this go up in PATCH chunks of this size (the
    distribution spec's "chunked upload"); smaller ones in one PUT.  */

@@ -216,6 +216,45 @@ EOP
     assert "$(inspect_field "127.0.0.1:$port/tiny:1" '["Id"]')" == "$id"
 }
 
+@test "registry: a blob over the chunk size goes up in PATCH chunks and comes back the same" {
+    skip_unless_cmd skopeo
+    id=$(import_busybox "$REGISTRY/chunked:1")
+    layer_size=$(inspect_field "$REGISTRY/chunked:1" '["Manifest"]["layers"][0]["size"]')
+    [ "$layer_size" -gt 100000 ]
+    CBUILD_PUSH_CHUNK_SIZE=65536 run_cbuild --log-level debug push "$REGISTRY/chunked:1"
+    digest=$output
+    assert "$stderr" =~ "uploading in chunks of 65536 bytes"
+    assert "$(skopeo_digest "$REGISTRY/chunked:1")" == "$digest"
+    export CBUILD_ROOT=$TESTDIR/store2
+    run_cbuild pull "$REGISTRY/chunked:1"
+    assert "$output" == "$digest"
+    assert "$(inspect_field "$REGISTRY/chunked:1" '["Id"]')" == "$id"
+}
+
+@test "registry: a blob the store knows from another repository is mounted, not uploaded" {
+    import_tiny "$REGISTRY/base:1" mount >/dev/null
+    run_cbuild push "$REGISTRY/base:1"
+    run_cbuild tag "$REGISTRY/base:1" "$REGISTRY/other:1"
+    run_cbuild --log-level info push "$REGISTRY/other:1"
+    digest=$output
+    assert "$stderr" =~ "blob sha256:[0-9a-f]{12}: mounted from 'base'"
+    assert "$(grep -c "mounted from 'base'" <<<"$stderr")" == 2
+    layer=$(inspect_field "$REGISTRY/other:1" '["Manifest"]["layers"][0]["digest"]')
+    [ -f "$TESTDIR/registry/storage/docker/registry/v2/repositories/other/_layers/sha256/${layer#sha256:}/link" ]
+    export CBUILD_ROOT=$TESTDIR/store2
+    run_cbuild pull "$REGISTRY/other:1"
+    assert "$output" == "$digest"
+    # A name the registry does not have: the mount is refused, the blob
+    # uploaded.
+    export CBUILD_ROOT=$TESTDIR/store
+    run_cbuild tag "$REGISTRY/base:1" "$REGISTRY/never-pushed:1"
+    run_cbuild rmi "$REGISTRY/base:1"
+    run_cbuild rmi "$REGISTRY/other:1"
+    run_cbuild --log-level info push "$REGISTRY/never-pushed:1" "$REGISTRY/third:1"
+    [[ $stderr != *mounted* ]]
+    assert "$output" == "$digest"
+}
+
 @test "registry: push of an image that is not in the store is a usage error" {
     run_cbuild 2 push "$REGISTRY/absent:1"
     assert "$stderr" =~ "image '$REGISTRY/absent:1' not found"

@@ -93,3 +93,31 @@ no_password() {
     assert "$stderr" =~ "pushing '$REGISTRY/team/app:1': config: blob sha256:[0-9a-f]{12}: HTTP 401 Unauthorized \(UNAUTHORIZED: authentication required\)"
     no_password
 }
+
+# one_token_per_scope: no scope was asked for twice since the token log
+# was last emptied.
+one_token_per_scope() {
+    cat "$TOKEN_LOG" >&2
+    assert "$(sort "$TOKEN_LOG" | uniq -d)" == ""
+}
+
+@test "registry token: one token request per scope in a run, mounts included" {
+    run_cbuild login -u user -p "$PASS" "$REGISTRY"
+    run_cbuild import --timestamp 0 "$(busybox_tar)" "$REGISTRY/team/base:1"
+    : >"$TOKEN_LOG"
+    run_cbuild push "$REGISTRY/team/base:1"
+    one_token_per_scope
+    run_cbuild tag "$REGISTRY/team/base:1" "$REGISTRY/team/app:1"
+    : >"$TOKEN_LOG"
+    run_cbuild --log-level info push "$REGISTRY/team/app:1"
+    digest=$output
+    assert "$stderr" =~ "mounted from 'team/base'"
+    one_token_per_scope
+    grep -Eq "scope=repository:team/app:(pull,push|push,pull),repository:team/base:pull status=200" "$TOKEN_LOG"
+    export CBUILD_ROOT=$TESTDIR/store2
+    : >"$TOKEN_LOG"
+    run_cbuild pull "$REGISTRY/team/app:1"
+    assert "$output" == "$digest"
+    one_token_per_scope
+    assert "$(wc -l <"$TOKEN_LOG")" == 1
+}
