@@ -266,6 +266,10 @@ registry_client_configure(struct registry_client *c,
   if (registry_credentials_find(c->domain, &c->user, &c->pass, &found,
                                 &c->helper, err) < 0)
     return -1;
+  if (!found && c->helper != NULL &&
+      registry_credentials_from_helper(c->helper, c->domain, &c->user,
+                                       &c->pass, &found, err) < 0)
+    return cb_wrap(err, "credentials for '%s'", c->domain);
   if (!found) {
     c->user = NULL;
     c->pass = NULL;

@@ -252,11 +252,7 @@ client_answer_challenge(struct registry_client *c, const char *header,
            !c->basic) {
     c->basic = true;
     rc = 1;
-  } else if (c->user == NULL && c->helper != NULL)
-    rc = cb_fail(err, CB_ERR_REGISTRY, 0,
-                 "the credentials for '%s' are kept by the credential "
-                 "helper '%.100s', which cbuild does not run yet",
-                 c->domain, c->helper);
+  }
   registry_challenge_release(&ch);
   return rc;
 }

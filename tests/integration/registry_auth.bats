@@ -172,13 +172,75 @@ import_tiny() {
     run_cbuild push "$REGISTRY/tiny:1"
 }
 
-@test "registry auth: a credential helper alone is reported clearly" {
+# make_helper NAME USER SECRET: a docker-credential-NAME on $PATH that
+# knows USER and SECRET for $REGISTRY, says "not found" for any other
+# server, and logs the server URLs it was asked about (never the secret).
+make_helper() {
+    mkdir -p "$TESTDIR/bin"
+    cat >"$TESTDIR/bin/docker-credential-$1" <<EOS
+#!/bin/sh
+[ "\$1" = get ] || exit 2
+read -r url
+printf '%s\n' "\$url" >>"$TESTDIR/helper.log"
+if [ "\$url" = "$REGISTRY" ]; then
+    printf '{"ServerURL": "%s", "Username": "%s", "Secret": "%s"}\n' "\$url" "$2" "$3"
+    exit 0
+fi
+echo "credentials not found in native keychain"
+exit 1
+EOS
+    chmod +x "$TESTDIR/bin/docker-credential-$1"
+    export PATH=$TESTDIR/bin:$PATH
+}
+
+@test "registry auth: credentials come from the credHelpers helper, unseen" {
     trust_ca
+    make_helper cbtest user "$PASS"
     mkdir -p "$DOCKER_CONFIG"
-    printf '{"credHelpers": {"%s": "secretservice"}}\n' "$REGISTRY" >"$DOCKER_CONFIG/config.json"
+    printf '{"credsStore": "absent", "credHelpers": {"%s": "cbtest"}}\n' "$REGISTRY" \
+        >"$DOCKER_CONFIG/config.json"
     import_tiny "$REGISTRY/tiny:1"
+    run_cbuild --log-level debug push "$REGISTRY/tiny:1"
+    digest=$output
+    ! grep -qF -- "$PASS" "$TESTDIR/.out" "$TESTDIR/.err"
+    assert "$(cat "$TESTDIR/helper.log")" == "$REGISTRY"
+    export CBUILD_ROOT=$TESTDIR/store2
+    run_cbuild --log-level debug pull "$REGISTRY/tiny:1"
+    assert "$output" == "$digest"
+    ! grep -qF -- "$PASS" "$TESTDIR/.out" "$TESTDIR/.err"
+}
+
+@test "registry auth: credsStore is the helper for every registry" {
+    trust_ca
+    make_helper cbstore user "$PASS"
+    mkdir -p "$DOCKER_CONFIG"
+    printf '{"credsStore": "cbstore"}\n' >"$DOCKER_CONFIG/config.json"
+    import_tiny "$REGISTRY/tiny:1"
+    run_cbuild push "$REGISTRY/tiny:1"
+    assert "$(cat "$TESTDIR/helper.log")" == "$REGISTRY"
+}
+
+@test "registry auth: a helper's wrong secret, 'not found' and absence are clear errors" {
+    trust_ca
+    make_helper wrong user "wrong-$PASS"
+    mkdir -p "$DOCKER_CONFIG"
+    printf '{"credHelpers": {"%s": "wrong"}}\n' "$REGISTRY" >"$DOCKER_CONFIG/config.json"
+    import_tiny "$REGISTRY/tiny:1"
+    run_cbuild 1 --log-level debug push "$REGISTRY/tiny:1"
+    assert "$stderr" =~ "pushing '$REGISTRY/tiny:1': config: blob sha256:[0-9a-f]{12}: HTTP 401 Unauthorized"
+    ! grep -qF -- "$PASS" "$TESTDIR/.out" "$TESTDIR/.err"
+    # A helper that has nothing for this server: anonymous, then 401.
+    printf '{"credHelpers": {"other.example": "wrong"}, "credsStore": "wrong"}\n' \
+        >"$DOCKER_CONFIG/config.json"
+    sed -i "s/= \"$REGISTRY\"/= nothing/" "$TESTDIR/bin/docker-credential-wrong"
     run_cbuild 1 push "$REGISTRY/tiny:1"
-    assert "$stderr" =~ "credential helper 'secretservice'"
+    assert "$stderr" =~ "HTTP 401 Unauthorized"
+    printf '{"credHelpers": {"%s": "missing"}}\n' "$REGISTRY" >"$DOCKER_CONFIG/config.json"
+    run_cbuild 1 push "$REGISTRY/tiny:1"
+    assert "$stderr" =~ "credentials for '$REGISTRY': credential helper 'missing': cannot run 'docker-credential-missing': "
+    printf '{"credHelpers": {"%s": "../evil"}}\n' "$REGISTRY" >"$DOCKER_CONFIG/config.json"
+    run_cbuild 2 push "$REGISTRY/tiny:1"
+    assert "$stderr" =~ "invalid credential helper '../evil'"
 }
 
 @test "registry auth: login needs a user and one way to give the password" {
