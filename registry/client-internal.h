@@ -45,7 +45,9 @@ struct response {
   char *www_authenticate; /* owned */
   const struct cb_sink *sink; /* a 2xx body goes here when not NULL */
   struct cb_hasher *hasher;   /* and is hashed when not NULL */
-  size_t max;                 /* the bound of a 2xx body */
+  char *content_range; /* owned */
+  uint64_t skip; /* bytes of a 200 body to drop (a resume not honoured) */
+  size_t max;    /* the bound of a 2xx body (after SKIP) */
   uint64_t received;          /* 2xx body bytes */
   bool toobig;
   struct cb_buf body;    /* a 2xx body when there is no sink */
@@ -97,6 +99,11 @@ int client_fail_status(struct registry_client *c, const struct response *r,
    tries remain, log and drop *ERR, wait, and return true.  */
 bool client_retry(struct registry_client *c, int attempt,
                   struct cb_error **err);
+
+/* A client for the same registry as C, set up the same way (scheme,
+   TLS, credentials, the token in use), with its own connection, for
+   another thread.  Tokens by scope are shared with C.  */
+struct registry_client *client_clone(const struct registry_client *c);
 
 /* Settle HTTPS or plain HTTP for a registry that may use either.  */
 void client_choose_scheme(struct registry_client *c);
@@ -213,7 +220,9 @@ struct response {
   char *www_authenticate; /* owned */
   const struct cb_sink *sink; /* a 2xx body goes here when not NULL */
   struct cb_hasher *hasher;   /* and is hashed when not NULL */
-  size_t max;                 /* the bound of a 2xx body */
+  char *content_range; /* owned */
+  uint64_t skip; /* bytes of a 200 body to drop (a resume not honoured) */
+  size_t max;    /* the bound of a 2xx body (after SKIP) */
   uint64_t received;          /* 2xx body bytes */
   bool toobig;
   struct cb_buf body;    /* a 2xx body when there is no sink */
@@ -265,6 +274,11 @@ int client_fail_status(struct registry_client *c, const struct response *r,
    tries remain, log and drop *ERR, wait, and return true.  */
 bool client_retry(struct registry_client *c, int attempt,
                   struct cb_error **err);
+
+/* A client for the same registry as C, set up the same way (scheme,
+   TLS, credentials, the token in use), with its own connection, for
+   another thread.  Tokens by scope are shared with C.  */
+struct registry_client *client_clone(const struct registry_client *c);
 
 /* Settle HTTPS or plain HTTP for a registry that may use either.  */
 void client_choose_scheme(struct registry_client *c);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -36,6 +37,7 @@ client_response_release(struct response *r)
   free(r->location);
   free(r->content_digest);
   free(r->www_authenticate);
+  free(r->content_range);
   cb_buf_release(&r->body);
   cb_buf_release(&r->errbody);
   cb_error_free(r->sink_err);
@@ -101,6 +103,39 @@ registry_client_new(const char *domain, struct cb_error **err)
   c->may_downgrade = registry_domain_is_insecure(domain);
   c->scheme_known = !c->may_downgrade;
   return c;
+}
+
+static void
+buf_copy(struct cb_buf *to, const struct cb_buf *from)
+{
+  if (from->len > 0)
+    cb_buf_add(to, from->data, from->len);
+}
+
+struct registry_client *
+client_clone(const struct registry_client *c)
+{
+  struct registry_client *n = cb_xcalloc(1, sizeof(*n));
+
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    abort();
+  n->curl = curl_easy_init();
+  if (n->curl == NULL)
+    abort();
+  n->base = cb_xstrdup(c->base);
+  n->domain = cb_xstrdup(c->domain);
+  n->token = c->token != NULL ? cb_xstrdup(c->token) : NULL;
+  n->tokens = client_tokens_ref(c->tokens);
+  n->user = c->user != NULL ? cb_xstrdup(c->user) : NULL;
+  n->pass = c->pass != NULL ? cb_xstrdup(c->pass) : NULL;
+  n->basic = c->basic;
+  n->tls_verify = c->tls_verify;
+  n->may_downgrade = c->may_downgrade;
+  n->scheme_known = true;
+  buf_copy(&n->ca, &c->ca);
+  buf_copy(&n->cert, &c->cert);
+  buf_copy(&n->key, &c->key);
+  return n;
 }
 
 void
@@ -312,7 +347,9 @@ on_header(char *data, size_t size, size_t nitems, void *userdata)
     free(r->location);
     free(r->content_digest);
     free(r->www_authenticate);
+    free(r->content_range);
     r->www_authenticate = NULL;
+    r->content_range = NULL;
     r->status_line = cb_xstrndup(data, n);
     r->content_type = NULL;
     r->location = NULL;
@@ -329,6 +366,9 @@ on_header(char *data, size_t size, size_t nitems, void *userdata)
   } else if ((v = header_value(data, len, "WWW-Authenticate")) != NULL) {
     free(r->www_authenticate);
     r->www_authenticate = v;
+  } else if ((v = header_value(data, len, "Content-Range")) != NULL) {
+    free(r->content_range);
+    r->content_range = v;
   }
   return len;
 }
@@ -339,6 +379,7 @@ on_body(char *data, size_t size, size_t nmemb, void *userdata)
   struct response *r = ((void **)userdata)[0];
   CURL *curl = ((void **)userdata)[1];
   size_t len = size * nmemb;
+  size_t all = len;
   long status = 0;
 
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
@@ -350,20 +391,29 @@ on_body(char *data, size_t size, size_t nmemb, void *userdata)
                      : MAX_ERROR_BODY - r->errbody.len);
     return len;
   }
+  if (status == 200 && r->skip > 0) {
+    size_t n = r->skip < len ? (size_t)r->skip : len;
+
+    r->skip -= n;
+    data += n;
+    len -= n;
+  }
   if (len > r->max || r->received > r->max - len) {
     r->toobig = true;
     return 0; /* CURLE_WRITE_ERROR */
   }
   r->received += len;
+  if (len == 0)
+    return all;
   if (r->hasher != NULL)
     cb_hasher_update(r->hasher, data, len);
   if (r->sink == NULL) {
     cb_buf_add(&r->body, data, len);
-    return len;
+    return all;
   }
   if (cb_sink_write(r->sink, data, len, &r->sink_err) < 0)
     return 0;
-  return len;
+  return all;
 }
 
 /* --- requests --- */
@@ -776,35 +826,65 @@ registry_get_manifest(struct registry_client *c, const char *repo,
   }
 }
 
+/* Whether the 206 answer R starts at byte FROM ("bytes FROM-END/SIZE").  */
+static bool
+range_starts_at(const struct response *r, uint64_t from)
+{
+  unsigned long long start;
+  char unit[8];
+
+  return r->content_range != NULL &&
+         sscanf(r->content_range, "%7s %llu-", unit, &start) == 2 &&
+         strcmp(unit, "bytes") == 0 && start == from;
+}
+
+/* One GET of blob DIGEST of SIZE bytes, of which *HAVE went into SINK
+   (and HASHER) already: then it asks for the rest with a Range request.
+   A registry that answers 206 sends the rest; one that answers 200 sends
+   it all, and what SINK has is dropped from it.  *HAVE grows with what
+   arrives, even on failure.  */
 static int
 get_blob_once(struct registry_client *c, const char *url, const char *what,
               const struct cb_digest *digest, uint64_t size,
-              const struct cb_sink *sink, struct cb_error **err)
+              const struct cb_sink *sink, struct cb_hasher *hasher,
+              uint64_t *have, struct cb_error **err)
 {
-  cleanup_hasher struct cb_hasher *hasher = cb_hasher_new();
-  struct response r = { .sink = sink, .hasher = hasher };
+  struct response r = { .sink = sink, .hasher = hasher, .skip = *have };
+  char range[32];
   void *body_ctx[2];
   struct cb_digest got;
-  int rc;
+  long status;
+  int rc = 0;
 
-  r.max = size > SIZE_MAX ? SIZE_MAX : (size_t)size;
+  /* All there (the connection dropped after the last byte): check.  */
+  if (*have == size && size > 0)
+    goto check;
+  r.max = size - *have > SIZE_MAX ? SIZE_MAX : (size_t)(size - *have);
   client_prepare(c, "GET", url, NULL, &r, body_ctx);
+  if (*have > 0) {
+    snprintf(range, sizeof(range), "%llu-", (unsigned long long)*have);
+    curl_easy_setopt(c->curl, CURLOPT_RANGE, range);
+    cb_log(CB_LOG_INFO, "%s: resuming at byte %s", what, range);
+  }
   rc = client_perform(c, &r, NULL, what, err);
-  if (rc == 0 && client_status(c) != 200)
+  status = client_status(c);
+  if (rc == 0 && status == 206 && *have > 0 && !range_starts_at(&r, *have))
+    rc = cb_fail(err, CB_ERR_REGISTRY, 0,
+                 "%s: the registry sent another range than asked", what);
+  else if (rc == 0 && status != 200 && !(status == 206 && *have > 0))
     rc = client_fail_status(c, &r, what, err);
+  *have += r.received;
+check:
   if (rc == 0) {
     cb_hasher_peek(hasher, &got);
-    if (r.received != size)
+    if (*have != size)
       rc = cb_fail(err, CB_ERR_DIGEST, 0,
                    "%s: the registry sent %llu bytes, not %llu", what,
-                   (unsigned long long)r.received, (unsigned long long)size);
+                   (unsigned long long)*have, (unsigned long long)size);
     else if (!cb_digest_equal(&got, digest))
       rc = cb_fail(err, CB_ERR_DIGEST, 0,
                    "%s: the registry sent content of another digest", what);
   }
-  /* The sink cannot take back what it was given.  */
-  if (rc < 0 && r.received > 0)
-    c->transient = false;
   client_response_release(&r);
   return rc;
 }
@@ -814,16 +894,19 @@ registry_get_blob(struct registry_client *c, const char *repo,
                   const struct cb_digest *digest, uint64_t size,
                   const struct cb_sink *sink, struct cb_error **err)
 {
+  cleanup_hasher struct cb_hasher *hasher = cb_hasher_new();
   char ds[CB_DIGEST_STR_LEN];
   cleanup_free char *url = NULL;
   cleanup_free char *what = NULL;
+  uint64_t have = 0;
 
   client_choose_scheme(c);
   cb_digest_str(digest, ds);
   url = cb_xasprintf("%s/v2/%s/blobs/%s", c->base, repo, ds);
   what = cb_xasprintf("blob %.19s", ds);
   for (int attempt = 1;; attempt++) {
-    if (get_blob_once(c, url, what, digest, size, sink, err) == 0)
+    if (get_blob_once(c, url, what, digest, size, sink, hasher, &have,
+                      err) == 0)
       return 0;
     if (!client_retry(c, attempt, err))
       return -1;
