@@ -492,3 +492,27 @@ no_partial_blob() {
     run_cbuild export -o "$TESTDIR/out.tar" "$PROXY/layers:1"
     assert "$(tar -xOf "$TESTDIR/out.tar" f7)" == "file 7"
 }
+
+@test "registry: an image umoci made and skopeo pushed pulls into cbuild as it was" {
+    skip_unless_cmd skopeo umoci
+    layout=$TESTDIR/umoci
+    umoci init --layout "$layout"
+    umoci new --image "$layout:u1"
+    umoci unpack --rootless --image "$layout:u1" "$TESTDIR/bundle" >&2
+    mkdir -p "$TESTDIR/bundle/rootfs/etc"
+    printf 'made by umoci\n' >"$TESTDIR/bundle/rootfs/etc/umoci.txt"
+    umoci repack --image "$layout:u1" "$TESTDIR/bundle" >&2
+    umoci config --image "$layout:u1" --config.cmd /bin/true \
+        --config.env UMOCI=1 --os linux --architecture "$(host_arch)"
+    skopeo --insecure-policy copy --dest-tls-verify=false \
+        "oci:$layout:u1" "docker://$REGISTRY/umoci:1" >&2
+    remote=$(skopeo_digest "$REGISTRY/umoci:1")
+    skopeo inspect --tls-verify=false --raw "docker://$REGISTRY/umoci:1" >"$TESTDIR/man.json"
+    config=$(json_get "$TESTDIR/man.json" 'd["config"]["digest"]')
+    run_cbuild pull "$REGISTRY/umoci:1"
+    assert "$output" == "$remote"
+    assert "$(inspect_field "$REGISTRY/umoci:1" '["Id"]')" == "${config#sha256:}"
+    assert "$(inspect_field "$REGISTRY/umoci:1" '["Config"]["config"]["Cmd"]')" == "['/bin/true']"
+    run_cbuild export -o "$TESTDIR/rootfs.tar" "$REGISTRY/umoci:1"
+    assert "$(tar -xOf "$TESTDIR/rootfs.tar" etc/umoci.txt)" == "made by umoci"
+}
