@@ -55,6 +55,9 @@ def make_layer(blobs, i, size, rng):
                     class Gen(io.RawIOBase):
                         left = size
 
+                        def readable(self):
+                            return True
+
                         def readinto(self, b):
                             n = min(len(b), self.left, CHUNK)
                             b[:n] = rng.randbytes(n)
