@@ -448,7 +448,7 @@ registry_credentials_from_helper(const char *helper, const char *domain,
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
     rc = parse_helper_answer(prog, out, len, user, pass, err);
     *found = rc == 0;
-  } else if (WIFEXITED(status) && len > 0 &&
+  } else if (WIFEXITED(status) && out != NULL && len > 0 &&
              memmem(out, len, "credentials not found", 21) != NULL) {
     rc = 0; /* the protocol's "not found": go on without */
   } else {
