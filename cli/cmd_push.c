@@ -13,6 +13,7 @@
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "layers/image.h"
 #include "layers/oci.h"
 #include "layers/store.h"
@@ -26,7 +27,10 @@ static const char usage[] =
   "\n"
   "Upload IMAGE (a name, an ID or a digest in the store) to a registry, as\n"
   "DEST (NAME[:TAG]; default IMAGE itself, so \"host:5000/app:1\" goes to\n"
-  "host:5000).  Blobs the registry already has are not sent again.\n"
+  "host:5000).  Blobs the registry already has are not sent again; one\n"
+  "that the store has from another repository of the same registry (a\n"
+  "pulled or pushed image named after it) is mounted from there.  Blobs\n"
+  "over 32 MiB ($CBUILD_PUSH_CHUNK_SIZE) are sent in chunks.\n"
   "Prints the digest of the pushed manifest.\n"
   "\n"
   "Options:\n"
@@ -53,17 +57,76 @@ push_opt(void *data, int id, const char *arg, struct cb_error **err)
   return 0;
 }
 
+/* The images of the store, to find where else on the registry a blob
+   already is.  */
+struct known {
+  struct store_image *images;
+  size_t n;
+};
+
+static bool
+manifest_has(const struct oci_manifest *m, const struct cb_digest *d)
+{
+  if (cb_digest_equal(&m->config.digest, d))
+    return true;
+  for (size_t i = 0; i < m->n_layers; i++) {
+    if (cb_digest_equal(&m->layers[i].digest, d))
+      return true;
+  }
+  return false;
+}
+
+/* Candidates for a cross-repository mount of blob D into DEST: the other
+   repositories of DEST's registry that the store has tags of whose image
+   holds D.  A tag is named after a registry because the image was pulled
+   from there or pushed there; when it was only named so, the registry
+   refuses the mount and the blob is uploaded.  NULL-terminated, at most
+   MAX_MOUNTS, new.  */
+#define MAX_MOUNTS 3
+static char **
+mount_sources(const struct known *k, const struct image_ref *dest,
+              const struct cb_digest *d)
+{
+  char **out = cb_xcalloc(MAX_MOUNTS + 1, sizeof(*out));
+  size_t n = 0;
+
+  for (size_t i = 0; i < k->n && n < MAX_MOUNTS; i++) {
+    if (!manifest_has(k->images[i].manifest, d))
+      continue;
+    for (char **name = k->images[i].names; *name && n < MAX_MOUNTS; name++) {
+      struct cb_error *ignored = NULL;
+      struct image_ref r;
+      bool dup = false;
+
+      if (image_ref_parse(*name, &r, &ignored) < 0) {
+        cb_error_free(ignored);
+        continue;
+      }
+      image_ref_normalize(&r);
+      for (size_t j = 0; j < n; j++)
+        dup = dup || strcmp(out[j], r.path) == 0;
+      if (!dup && strcmp(r.domain, dest->domain) == 0 &&
+          strcmp(r.path, dest->path) != 0)
+        out[n++] = cb_xstrdup(r.path);
+      image_ref_release(&r);
+    }
+  }
+  return out;
+}
+
 /* Upload blob D from the store unless the registry has it.  */
 static int
-push_blob(struct layer_store *s, struct registry_client *c, const char *repo,
+push_blob(struct layer_store *s, struct registry_client *c,
+          const struct known *k, const struct image_ref *dest,
           const struct oci_descriptor *d, struct cb_error **err)
 {
+  cleanup_strv char **from = NULL;
   cleanup_close int fd = -1;
   char ds[CB_DIGEST_STR_LEN];
   struct stat st;
   bool exists = false;
 
-  if (registry_blob_exists(c, repo, &d->digest, &exists, err) < 0)
+  if (registry_blob_exists(c, dest->path, &d->digest, &exists, err) < 0)
     return -1;
   cb_digest_str(&d->digest, ds);
   if (exists) {
@@ -81,7 +144,9 @@ push_blob(struct layer_store *s, struct registry_client *c, const char *repo,
     return cb_fail(err, CB_ERR_DIGEST, 0,
                    "the stored blob has %lld bytes, the manifest says %llu",
                    (long long)st.st_size, (unsigned long long)d->size);
-  return registry_put_blob(c, repo, &d->digest, d->size, fd, err);
+  from = mount_sources(k, dest, &d->digest);
+  return registry_put_blob(c, dest->path, &d->digest, d->size, fd,
+                           (const char *const *)from, err);
 }
 
 static int
@@ -91,8 +156,10 @@ push(struct layer_store *s, const struct store_image *img,
 {
   cleanup_registry_client struct registry_client *c = NULL;
   cleanup_free char *buf = NULL;
+  struct known k = { NULL, 0 };
   char ds[CB_DIGEST_STR_LEN];
   size_t len;
+  int rc = -1;
 
   cb_digest_str(&img->manifest_digest, ds);
   if (dest->digest != NULL && dest->tag == NULL && strcmp(dest->digest, ds))
@@ -102,18 +169,26 @@ push(struct layer_store *s, const struct store_image *img,
   c = registry_client_new(dest->domain, err);
   if (c == NULL || registry_client_configure(c, cfg, err) < 0)
     return -1;
-  if (push_blob(s, c, dest->path, &img->manifest->config, err) < 0)
-    return cb_wrap(err, "config");
+  if (layer_store_images(s, &k.images, &k.n, err) < 0)
+    return -1;
+  if (push_blob(s, c, &k, dest, &img->manifest->config, err) < 0) {
+    cb_wrap(err, "config");
+    goto out;
+  }
   for (size_t i = 0; i < img->manifest->n_layers; i++) {
-    if (push_blob(s, c, dest->path, &img->manifest->layers[i], err) < 0)
-      return cb_wrap(err, "layer %zu", i + 1);
+    if (push_blob(s, c, &k, dest, &img->manifest->layers[i], err) < 0) {
+      cb_wrap(err, "layer %zu", i + 1);
+      goto out;
+    }
   }
   if (layer_store_blob_read(s, &img->manifest_digest, OCI_MAX_MANIFEST_SIZE,
                             &buf, &len, err) < 0)
-    return -1;
-  return registry_put_manifest(c, dest->path,
-                               dest->tag != NULL ? dest->tag : ds,
-                               img->manifest->media_type, buf, len, err);
+    goto out;
+  rc = registry_put_manifest(c, dest->path, dest->tag != NULL ? dest->tag : ds,
+                             img->manifest->media_type, buf, len, err);
+out:
+  store_images_free(k.images, k.n);
+  return rc;
 }
 
 static int

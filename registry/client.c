@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -21,86 +22,22 @@
 #include "common/mem.h"
 #include "common/banned.h"
 
-/* The distribution spec lets registries refuse manifests over 4 MiB
-   (layers/oci.h has the same bound for parsing).  */
-#define MAX_MANIFEST_SIZE (4u * 1024 * 1024)
 /* Tries of one request when it fails in a way that may pass (a refused
    or dropped connection, 429, 502, ...), and the pauses between them.  */
 #define MAX_ATTEMPTS 3
 static const unsigned retry_delay_ms[MAX_ATTEMPTS - 1] = { 250, 1000 };
-/* What is kept of an error response body: enough for the JSON errors
-   array, not more.  */
-#define MAX_ERROR_BODY (64u * 1024)
 /* The largest certificate or key file read from a certs.d directory.  */
 #define MAX_CERT_FILE (1024u * 1024)
 
-struct registry_client {
-  CURL *curl;
-  char *base; /* "https://host:port"; owned */
-  char errbuf[CURL_ERROR_SIZE];
-  bool transient; /* the last request failed in a way that may pass */
-  bool retry_now; /* ... and may be tried again at once (new token) */
-  char *token;       /* anonymous Bearer token; owned, never logged */
-  char *token_scope; /* the scope it was asked for; owned */
-  char *domain;      /* as given; owned */
-  char *user, *pass; /* credentials; owned, pass never logged */
-  char *helper;      /* the credential helper docker has for it; owned */
-  bool basic;        /* send user and pass with Basic auth */
-  bool tls_verify;   /* check the server's certificate */
-  bool may_downgrade; /* plain HTTP if the server does not speak TLS */
-  bool scheme_known;  /* c->base has been probed, or need not be */
-  struct cb_buf ca;   /* PEM CAs from certs.d, added to the system ones */
-  struct cb_buf cert, key; /* PEM client certificate and key */
-};
-
-/* One request and what came back.  With FOLLOWLOCATION, every response
-   of a redirect chain starts with a status line: the header callback
-   then forgets what the previous one said.  */
-struct response {
-  char *status_line;  /* "HTTP/1.1 404 Not Found", CRLF stripped; owned */
-  char *content_type; /* owned */
-  char *location;     /* owned */
-  char *content_digest; /* Docker-Content-Digest; owned */
-  char *www_authenticate; /* owned */
-  const struct cb_sink *sink; /* a 2xx body goes here when not NULL */
-  struct cb_hasher *hasher;   /* and is hashed when not NULL */
-  size_t max;                 /* the bound of a 2xx body */
-  uint64_t received;          /* 2xx body bytes */
-  bool toobig;
-  struct cb_buf body;    /* a 2xx body when there is no sink */
-  struct cb_buf errbody; /* the start of a non-2xx body */
-  struct cb_error *sink_err;
-};
-
-/* A request body: LEN bytes at MEM, or SIZE bytes read from FD and
-   checked against WANT as they go.  */
-struct upload {
-  const char *mem;
-  size_t len, off;
-  int fd;
-  uint64_t size, sent;
-  struct cb_hasher *hasher;
-  const struct cb_digest *want;
-  int read_errno;
-  bool bad_content; /* short, long, or another digest */
-};
-
-static void
-free_secret(char *s)
-{
-  if (s != NULL)
-    explicit_bzero(s, strlen(s));
-  free(s);
-}
-
-static void
-response_release(struct response *r)
+void
+client_response_release(struct response *r)
 {
   free(r->status_line);
   free(r->content_type);
   free(r->location);
   free(r->content_digest);
   free(r->www_authenticate);
+  free(r->content_range);
   cb_buf_release(&r->body);
   cb_buf_release(&r->errbody);
   cb_error_free(r->sink_err);
@@ -146,8 +83,7 @@ registry_client_new(const char *domain, struct cb_error **err)
   const char *host = domain;
 
   if (!valid_domain(domain))
-    return cb_fail_null(err, CB_ERR_USAGE, 0, "invalid registry '%s'",
-                        domain);
+    return cb_fail_null(err, CB_ERR_USAGE, 0, "invalid registry '%s'", domain);
   if (strcmp(domain, "docker.io") == 0)
     host = "registry-1.docker.io";
   /* Thread-safe and counted since libcurl 7.84.  */
@@ -161,11 +97,45 @@ registry_client_new(const char *domain, struct cb_error **err)
     return cb_fail_null(err, CB_ERR_SYSTEM, 0, "cannot initialise libcurl");
   }
   c->base = cb_xasprintf("https://%s", host);
+  c->tokens = client_tokens_new();
   c->domain = cb_xstrdup(domain);
   c->tls_verify = true;
   c->may_downgrade = registry_domain_is_insecure(domain);
   c->scheme_known = !c->may_downgrade;
   return c;
+}
+
+static void
+buf_copy(struct cb_buf *to, const struct cb_buf *from)
+{
+  if (from->len > 0)
+    cb_buf_add(to, from->data, from->len);
+}
+
+struct registry_client *
+client_clone(const struct registry_client *c)
+{
+  struct registry_client *n = cb_xcalloc(1, sizeof(*n));
+
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    abort();
+  n->curl = curl_easy_init();
+  if (n->curl == NULL)
+    abort();
+  n->base = cb_xstrdup(c->base);
+  n->domain = cb_xstrdup(c->domain);
+  n->token = c->token != NULL ? cb_xstrdup(c->token) : NULL;
+  n->tokens = client_tokens_ref(c->tokens);
+  n->user = c->user != NULL ? cb_xstrdup(c->user) : NULL;
+  n->pass = c->pass != NULL ? cb_xstrdup(c->pass) : NULL;
+  n->basic = c->basic;
+  n->tls_verify = c->tls_verify;
+  n->may_downgrade = c->may_downgrade;
+  n->scheme_known = true;
+  buf_copy(&n->ca, &c->ca);
+  buf_copy(&n->cert, &c->cert);
+  buf_copy(&n->key, &c->key);
+  return n;
 }
 
 void
@@ -174,12 +144,12 @@ registry_client_free(struct registry_client *c)
   if (c == NULL)
     return;
   curl_easy_cleanup(c->curl);
-  free_secret(c->token);
-  free(c->token_scope);
+  registry_free_secret(c->token);
+  client_tokens_unref(c->tokens);
   free(c->base);
   free(c->domain);
   free(c->user);
-  free_secret(c->pass);
+  registry_free_secret(c->pass);
   free(c->helper);
   cb_buf_release(&c->ca);
   cb_buf_release(&c->cert);
@@ -331,6 +301,10 @@ registry_client_configure(struct registry_client *c,
   if (registry_credentials_find(c->domain, &c->user, &c->pass, &found,
                                 &c->helper, err) < 0)
     return -1;
+  if (!found && c->helper != NULL &&
+      registry_credentials_from_helper(c->helper, c->domain, &c->user,
+                                       &c->pass, &found, err) < 0)
+    return cb_wrap(err, "credentials for '%s'", c->domain);
   if (!found) {
     c->user = NULL;
     c->pass = NULL;
@@ -373,7 +347,9 @@ on_header(char *data, size_t size, size_t nitems, void *userdata)
     free(r->location);
     free(r->content_digest);
     free(r->www_authenticate);
+    free(r->content_range);
     r->www_authenticate = NULL;
+    r->content_range = NULL;
     r->status_line = cb_xstrndup(data, n);
     r->content_type = NULL;
     r->location = NULL;
@@ -390,6 +366,9 @@ on_header(char *data, size_t size, size_t nitems, void *userdata)
   } else if ((v = header_value(data, len, "WWW-Authenticate")) != NULL) {
     free(r->www_authenticate);
     r->www_authenticate = v;
+  } else if ((v = header_value(data, len, "Content-Range")) != NULL) {
+    free(r->content_range);
+    r->content_range = v;
   }
   return len;
 }
@@ -400,6 +379,7 @@ on_body(char *data, size_t size, size_t nmemb, void *userdata)
   struct response *r = ((void **)userdata)[0];
   CURL *curl = ((void **)userdata)[1];
   size_t len = size * nmemb;
+  size_t all = len;
   long status = 0;
 
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
@@ -407,71 +387,41 @@ on_body(char *data, size_t size, size_t nmemb, void *userdata)
     if (r->errbody.len < MAX_ERROR_BODY)
       cb_buf_add(&r->errbody, data,
                  len < MAX_ERROR_BODY - r->errbody.len
-                   ? len
-                   : MAX_ERROR_BODY - r->errbody.len);
+                     ? len
+                     : MAX_ERROR_BODY - r->errbody.len);
     return len;
+  }
+  if (status == 200 && r->skip > 0) {
+    size_t n = r->skip < len ? (size_t)r->skip : len;
+
+    r->skip -= n;
+    data += n;
+    len -= n;
   }
   if (len > r->max || r->received > r->max - len) {
     r->toobig = true;
     return 0; /* CURLE_WRITE_ERROR */
   }
   r->received += len;
+  if (len == 0)
+    return all;
   if (r->hasher != NULL)
     cb_hasher_update(r->hasher, data, len);
   if (r->sink == NULL) {
     cb_buf_add(&r->body, data, len);
-    return len;
+    return all;
   }
   if (cb_sink_write(r->sink, data, len, &r->sink_err) < 0)
     return 0;
-  return len;
-}
-
-static size_t
-on_read(char *buf, size_t size, size_t nitems, void *userdata)
-{
-  struct upload *u = userdata;
-  size_t room = size * nitems;
-  ssize_t n;
-
-  if (u->mem != NULL) {
-    size_t left = u->len - u->off;
-
-    n = (ssize_t)(room < left ? room : left);
-    memcpy(buf, u->mem + u->off, (size_t)n);
-    u->off += (size_t)n;
-    return (size_t)n;
-  }
-  if (room > u->size - u->sent)
-    room = (size_t)(u->size - u->sent);
-  do
-    n = room == 0 ? 0 : read(u->fd, buf, room);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    u->read_errno = errno;
-    return CURL_READFUNC_ABORT;
-  }
-  cb_hasher_update(u->hasher, buf, (size_t)n);
-  u->sent += (uint64_t)n;
-  if (n == 0) {
-    struct cb_digest got;
-
-    cb_hasher_peek(u->hasher, &got);
-    if (u->sent != u->size || !cb_digest_equal(&got, u->want)) {
-      u->bad_content = true;
-      return CURL_READFUNC_ABORT;
-    }
-  }
-  return (size_t)n;
+  return all;
 }
 
 /* --- requests --- */
 
-/* Set up the handle for METHOD ("GET", "HEAD", "POST", "PUT") on URL,
-   with the options every request shares.  */
-static void
-prepare(struct registry_client *c, const char *method, const char *url,
-        struct curl_slist *headers, struct response *r, void *body_ctx[2])
+void
+client_prepare(struct registry_client *c, const char *method, const char *url,
+               struct curl_slist *headers, struct response *r,
+               void *body_ctx[2])
 {
   CURL *h = c->curl;
 
@@ -539,8 +489,8 @@ prepare(struct registry_client *c, const char *method, const char *url,
   }
 }
 
-static long
-status_of(struct registry_client *c)
+long
+client_status(struct registry_client *c)
 {
   long status = 0;
 
@@ -588,12 +538,12 @@ standard_reason(const char *code)
     char code[4];
     const char *reason;
   } table[] = {
-    { "400", " Bad Request" },       { "401", " Unauthorized" },
-    { "403", " Forbidden" },         { "404", " Not Found" },
+    { "400", " Bad Request" },        { "401", " Unauthorized" },
+    { "403", " Forbidden" },          { "404", " Not Found" },
     { "405", " Method Not Allowed" }, { "409", " Conflict" },
-    { "413", " Content Too Large" }, { "416", " Range Not Satisfiable" },
-    { "429", " Too Many Requests" }, { "500", " Internal Server Error" },
-    { "502", " Bad Gateway" },       { "503", " Service Unavailable" },
+    { "413", " Content Too Large" },  { "416", " Range Not Satisfiable" },
+    { "429", " Too Many Requests" },  { "500", " Internal Server Error" },
+    { "502", " Bad Gateway" },        { "503", " Service Unavailable" },
     { "504", " Gateway Timeout" },
   };
 
@@ -631,54 +581,17 @@ registry_status_reason(const char *line)
   return sp;
 }
 
-static int fetch_token(struct registry_client *c,
-                       const struct registry_challenge *ch,
-                       struct cb_error **err);
-
-/* A 401 with a Bearer challenge: get a token for its scope, unless the
-   token we sent was for that very scope (then it is not enough).
-   Returns 1 when a new token is there, 0 when not, -1 on error.  */
-static int
-answer_challenge(struct registry_client *c, const char *header,
-                 struct cb_error **err)
-{
-  struct registry_challenge ch = { 0 };
-  const char *scope;
-  int rc = 0;
-
-  if (header == NULL || registry_parse_challenge(header, &ch) < 0)
-    return 0;
-  scope = ch.scope != NULL ? ch.scope : "";
-  if (strcasecmp(ch.scheme, "Bearer") == 0 && ch.realm != NULL &&
-      (c->token == NULL || strcmp(c->token_scope, scope) != 0))
-    rc = fetch_token(c, &ch, err) < 0 ? -1 : 1;
-  else if (strcasecmp(ch.scheme, "Basic") == 0 && c->user != NULL &&
-           !c->basic) {
-    c->basic = true;
-    rc = 1;
-  } else if (c->user == NULL && c->helper != NULL)
-    rc = cb_fail(err, CB_ERR_REGISTRY, 0,
-                 "the credentials for '%s' are kept by the credential "
-                 "helper '%.100s', which cbuild does not run yet",
-                 c->domain, c->helper);
-  registry_challenge_release(&ch);
-  return rc;
-}
-
-/* "HTTP 404 Not Found (MANIFEST_UNKNOWN: manifest unknown)".  For a 401
-   that a new token may answer, the token is fetched and the error marked
-   to be tried again at once.  */
-static int
-fail_status(struct registry_client *c, const struct response *r,
-            const char *what, struct cb_error **err)
+int
+client_fail_status(struct registry_client *c, const struct response *r,
+                   const char *what, struct cb_error **err)
 {
   cleanup_free char *text =
-    registry_error_text(r->errbody.data, r->errbody.len);
-  long status = status_of(c);
+      registry_error_text(r->errbody.data, r->errbody.len);
+  long status = client_status(c);
   int auth = 0;
 
   if (status == 401) {
-    auth = answer_challenge(c, r->www_authenticate, err);
+    auth = client_answer_challenge(c, r->www_authenticate, err);
     if (auth < 0)
       return cb_wrap(err, "%s: HTTP %ld%s", what, status,
                      registry_status_reason(r->status_line));
@@ -694,9 +607,9 @@ fail_status(struct registry_client *c, const struct response *r,
 
 /* Run the prepared request.  A transport failure becomes an error naming
    WHAT; the HTTP status is left to the caller.  */
-static int
-perform(struct registry_client *c, struct response *r,
-        const struct upload *u, const char *what, struct cb_error **err)
+int
+client_perform(struct registry_client *c, struct response *r,
+               const struct upload *u, const char *what, struct cb_error **err)
 {
   CURLcode rc = curl_easy_perform(c->curl);
 
@@ -714,10 +627,11 @@ perform(struct registry_client *c, struct response *r,
   if (u != NULL && u->bad_content)
     return cb_fail(err, CB_ERR_DIGEST, 0,
                    "%s: the local content does not match its digest", what);
-  c->transient = rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT ||
-                 rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR ||
-                 rc == CURLE_GOT_NOTHING || rc == CURLE_PARTIAL_FILE ||
-                 rc == CURLE_HTTP2 || rc == CURLE_HTTP2_STREAM;
+  c->transient = rc == CURLE_COULDNT_CONNECT ||
+                 rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_SEND_ERROR ||
+                 rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING ||
+                 rc == CURLE_PARTIAL_FILE || rc == CURLE_HTTP2 ||
+                 rc == CURLE_HTTP2_STREAM;
   if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CONNECT_ERROR ||
       rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CACERT_BADFILE ||
       rc == CURLE_SSL_CIPHER || rc == CURLE_SSL_ISSUER_ERROR)
@@ -730,8 +644,8 @@ perform(struct registry_client *c, struct response *r,
 
 /* After failed attempt ATTEMPT (from 1) of a request: when the failure
    may pass and tries remain, log and drop *ERR, wait, and return true.  */
-static bool
-retry(struct registry_client *c, int attempt, struct cb_error **err)
+bool
+client_retry(struct registry_client *c, int attempt, struct cb_error **err)
 {
   unsigned ms;
   struct timespec ts;
@@ -756,122 +670,12 @@ retry(struct registry_client *c, int attempt, struct cb_error **err)
   return true;
 }
 
-/* The token URL: REALM with service and scope added to its query.  New
-   string, or NULL when REALM is not an http(s) URL.  */
-static char *
-token_url(const struct registry_challenge *ch)
-{
-  cleanup_free char *service = NULL;
-  cleanup_free char *scope = NULL;
-  CURLU *u = curl_url();
-  char *curl_out = NULL;
-  char *out = NULL;
-
-  if (u == NULL)
-    abort();
-  if (ch->service != NULL)
-    service = cb_xasprintf("service=%s", ch->service);
-  if (ch->scope != NULL)
-    scope = cb_xasprintf("scope=%s", ch->scope);
-  if ((strncasecmp(ch->realm, "https://", 8) == 0 ||
-       strncasecmp(ch->realm, "http://", 7) == 0) &&
-      curl_url_set(u, CURLUPART_URL, ch->realm, 0) == CURLUE_OK &&
-      (service == NULL ||
-       curl_url_set(u, CURLUPART_QUERY, service,
-                    CURLU_APPENDQUERY | CURLU_URLENCODE) == CURLUE_OK) &&
-      (scope == NULL ||
-       curl_url_set(u, CURLUPART_QUERY, scope,
-                    CURLU_APPENDQUERY | CURLU_URLENCODE) == CURLUE_OK) &&
-      curl_url_get(u, CURLUPART_URL, &curl_out, 0) == CURLUE_OK)
-    out = cb_xstrdup(curl_out);
-  curl_free(curl_out);
-  curl_url_cleanup(u);
-  return out;
-}
-
-/* The token of a token server's answer ({"token": T} or
-   {"access_token": T}): a new string, or NULL when there is none or it
-   holds characters a header cannot.  */
-static char *
-token_of(const struct cb_buf *body)
-{
-  json_t *j = json_loadb(body->data == NULL ? "" : body->data, body->len, 0,
-                         NULL);
-  json_t *t = json_object_get(j, "token");
-  const char *s;
-  char *out = NULL;
-
-  if (!json_is_string(t) || json_string_length(t) == 0)
-    t = json_object_get(j, "access_token");
-  s = json_is_string(t) ? json_string_value(t) : "";
-  for (const char *p = s; *p != '\0'; p++) {
-    if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
-      s = "";
-      break;
-    }
-  }
-  if (*s != '\0')
-    out = cb_xstrdup(s);
-  json_decref(j);
-  return out;
-}
-
-/* Ask the token server of CH for an anonymous token (distribution
-   "token authentication"), and keep it for the next requests.  */
-static int
-fetch_token(struct registry_client *c, const struct registry_challenge *ch,
-            struct cb_error **err)
-{
-  cleanup_free char *url = token_url(ch);
-  struct response r = { .max = MAX_ERROR_BODY };
-  void *body_ctx[2];
-  char *token = NULL;
-  long status;
-  int rc;
-
-  if (url == NULL)
-    return cb_fail(err, CB_ERR_REGISTRY, 0,
-                   "token realm '%.200s' is not an http(s) URL", ch->realm);
-  /* The realm may be another host: it is where credentials go, though
-     not in the clear when the registry itself is spoken to over TLS.  */
-  if (c->user != NULL && strncasecmp(url, "http://", 7) == 0 &&
-      strncmp(c->base, "https://", 8) == 0)
-    return cb_fail(err, CB_ERR_REGISTRY, 0,
-                   "token realm '%.200s' is plain HTTP: credentials are "
-                   "not sent there",
-                   ch->realm);
-  free_secret(c->token);
-  c->token = NULL;
-  prepare(c, "GET", url, NULL, &r, body_ctx);
-  if (c->user != NULL) {
-    curl_easy_setopt(c->curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-    curl_easy_setopt(c->curl, CURLOPT_USERNAME, c->user);
-    curl_easy_setopt(c->curl, CURLOPT_PASSWORD, c->pass);
-  }
-  rc = perform(c, &r, NULL, "token", err);
-  status = status_of(c);
-  if (rc == 0 && status != 200)
-    rc = cb_fail(err, CB_ERR_REGISTRY, 0, "token: HTTP %ld%s", status,
-                 registry_status_reason(r.status_line));
-  if (rc == 0 && (token = token_of(&r.body)) == NULL)
-    rc = cb_fail(err, CB_ERR_REGISTRY, 0, "token: the answer holds no token");
-  if (r.body.data != NULL)
-    explicit_bzero(r.body.data, r.body.len);
-  response_release(&r);
-  if (rc < 0)
-    return -1;
-  c->token = token;
-  free(c->token_scope);
-  c->token_scope = cb_xstrdup(ch->scope != NULL ? ch->scope : "");
-  return 0;
-}
-
 /* For a registry that may be spoken to over plain HTTP (loopback, or
    --tls-verify=false): try HTTPS once, and use HTTP if the server does
    not speak TLS.  Any other outcome keeps HTTPS and is left to the
    request that follows.  */
-static void
-choose_scheme(struct registry_client *c)
+void
+client_choose_scheme(struct registry_client *c)
 {
   cleanup_free char *url = NULL;
   struct response r = { .max = MAX_ERROR_BODY };
@@ -882,9 +686,9 @@ choose_scheme(struct registry_client *c)
     return;
   c->scheme_known = true;
   url = cb_xasprintf("%s/v2/", c->base);
-  prepare(c, "GET", url, NULL, &r, body_ctx);
+  client_prepare(c, "GET", url, NULL, &r, body_ctx);
   rc = curl_easy_perform(c->curl);
-  response_release(&r);
+  client_response_release(&r);
   if (rc == CURLE_SSL_CONNECT_ERROR) {
     char *http = cb_xasprintf("http://%s", c->base + strlen("https://"));
 
@@ -901,21 +705,21 @@ registry_login(struct registry_client *c, struct cb_error **err)
   cleanup_free char *url = NULL;
   cleanup_free char *what = cb_xasprintf("login to %s failed", c->domain);
 
-  choose_scheme(c);
+  client_choose_scheme(c);
   url = cb_xasprintf("%s/v2/", c->base);
   for (int attempt = 1;; attempt++) {
     struct response r = { .max = MAX_ERROR_BODY };
     void *body_ctx[2];
     int rc;
 
-    prepare(c, "GET", url, NULL, &r, body_ctx);
-    rc = perform(c, &r, NULL, what, err);
-    if (rc == 0 && status_of(c) != 200)
-      rc = fail_status(c, &r, what, err);
-    response_release(&r);
+    client_prepare(c, "GET", url, NULL, &r, body_ctx);
+    rc = client_perform(c, &r, NULL, what, err);
+    if (rc == 0 && client_status(c) != 200)
+      rc = client_fail_status(c, &r, what, err);
+    client_response_release(&r);
     if (rc == 0)
       return 0;
-    if (!retry(c, attempt, err))
+    if (!client_retry(c, attempt, err))
       return -1;
   }
 }
@@ -975,7 +779,7 @@ get_manifest_once(struct registry_client *c, const char *url,
                   struct cb_error **err)
 {
   struct curl_slist *headers =
-    curl_slist_append(NULL, "Accept: " REGISTRY_ACCEPT_MANIFESTS);
+      curl_slist_append(NULL, "Accept: " REGISTRY_ACCEPT_MANIFESTS);
   struct response r = { .max = MAX_MANIFEST_SIZE };
   void *body_ctx[2];
   struct cb_digest got;
@@ -983,10 +787,10 @@ get_manifest_once(struct registry_client *c, const char *url,
 
   if (headers == NULL)
     abort();
-  prepare(c, "GET", url, headers, &r, body_ctx);
-  rc = perform(c, &r, NULL, what, err);
-  if (rc == 0 && status_of(c) != 200)
-    rc = fail_status(c, &r, what, err);
+  client_prepare(c, "GET", url, headers, &r, body_ctx);
+  rc = client_perform(c, &r, NULL, what, err);
+  if (rc == 0 && client_status(c) != 200)
+    rc = client_fail_status(c, &r, what, err);
   if (rc == 0) {
     cb_digest_of(r.body.data == NULL ? "" : r.body.data, r.body.len, &got);
     rc = check_manifest_digest(&got, reference, r.content_digest, what, err);
@@ -997,7 +801,7 @@ get_manifest_once(struct registry_client *c, const char *url,
     *buf = cb_buf_detach(&r.body, len);
   }
   curl_slist_free_all(headers);
-  response_release(&r);
+  client_response_release(&r);
   return rc;
 }
 
@@ -1010,48 +814,78 @@ registry_get_manifest(struct registry_client *c, const char *repo,
   cleanup_free char *url = NULL;
   cleanup_free char *what = cb_xasprintf("manifest '%s'", reference);
 
-  choose_scheme(c);
+  client_choose_scheme(c);
   url = cb_xasprintf("%s/v2/%s/manifests/%s", c->base, repo, reference);
 
   for (int attempt = 1;; attempt++) {
-    if (get_manifest_once(c, url, reference, what, buf, len, media_type,
-                          digest, err) == 0)
+    if (get_manifest_once(c, url, reference, what, buf, len, media_type, digest,
+                          err) == 0)
       return 0;
-    if (!retry(c, attempt, err))
+    if (!client_retry(c, attempt, err))
       return -1;
   }
 }
 
+/* Whether the 206 answer R starts at byte FROM ("bytes FROM-END/SIZE").  */
+static bool
+range_starts_at(const struct response *r, uint64_t from)
+{
+  unsigned long long start;
+  char unit[8];
+
+  return r->content_range != NULL &&
+         sscanf(r->content_range, "%7s %llu-", unit, &start) == 2 &&
+         strcmp(unit, "bytes") == 0 && start == from;
+}
+
+/* One GET of blob DIGEST of SIZE bytes, of which *HAVE went into SINK
+   (and HASHER) already: then it asks for the rest with a Range request.
+   A registry that answers 206 sends the rest; one that answers 200 sends
+   it all, and what SINK has is dropped from it.  *HAVE grows with what
+   arrives, even on failure.  */
 static int
 get_blob_once(struct registry_client *c, const char *url, const char *what,
               const struct cb_digest *digest, uint64_t size,
-              const struct cb_sink *sink, struct cb_error **err)
+              const struct cb_sink *sink, struct cb_hasher *hasher,
+              uint64_t *have, struct cb_error **err)
 {
-  cleanup_hasher struct cb_hasher *hasher = cb_hasher_new();
-  struct response r = { .sink = sink, .hasher = hasher };
+  struct response r = { .sink = sink, .hasher = hasher, .skip = *have };
+  char range[32];
   void *body_ctx[2];
   struct cb_digest got;
-  int rc;
+  long status;
+  int rc = 0;
 
-  r.max = size > SIZE_MAX ? SIZE_MAX : (size_t)size;
-  prepare(c, "GET", url, NULL, &r, body_ctx);
-  rc = perform(c, &r, NULL, what, err);
-  if (rc == 0 && status_of(c) != 200)
-    rc = fail_status(c, &r, what, err);
+  /* All there (the connection dropped after the last byte): check.  */
+  if (*have == size && size > 0)
+    goto check;
+  r.max = size - *have > SIZE_MAX ? SIZE_MAX : (size_t)(size - *have);
+  client_prepare(c, "GET", url, NULL, &r, body_ctx);
+  if (*have > 0) {
+    snprintf(range, sizeof(range), "%llu-", (unsigned long long)*have);
+    curl_easy_setopt(c->curl, CURLOPT_RANGE, range);
+    cb_log(CB_LOG_INFO, "%s: resuming at byte %s", what, range);
+  }
+  rc = client_perform(c, &r, NULL, what, err);
+  status = client_status(c);
+  if (rc == 0 && status == 206 && *have > 0 && !range_starts_at(&r, *have))
+    rc = cb_fail(err, CB_ERR_REGISTRY, 0,
+                 "%s: the registry sent another range than asked", what);
+  else if (rc == 0 && status != 200 && !(status == 206 && *have > 0))
+    rc = client_fail_status(c, &r, what, err);
+  *have += r.received;
+check:
   if (rc == 0) {
     cb_hasher_peek(hasher, &got);
-    if (r.received != size)
+    if (*have != size)
       rc = cb_fail(err, CB_ERR_DIGEST, 0,
                    "%s: the registry sent %llu bytes, not %llu", what,
-                   (unsigned long long)r.received, (unsigned long long)size);
+                   (unsigned long long)*have, (unsigned long long)size);
     else if (!cb_digest_equal(&got, digest))
       rc = cb_fail(err, CB_ERR_DIGEST, 0,
                    "%s: the registry sent content of another digest", what);
   }
-  /* The sink cannot take back what it was given.  */
-  if (rc < 0 && r.received > 0)
-    c->transient = false;
-  response_release(&r);
+  client_response_release(&r);
   return rc;
 }
 
@@ -1060,183 +894,21 @@ registry_get_blob(struct registry_client *c, const char *repo,
                   const struct cb_digest *digest, uint64_t size,
                   const struct cb_sink *sink, struct cb_error **err)
 {
+  cleanup_hasher struct cb_hasher *hasher = cb_hasher_new();
   char ds[CB_DIGEST_STR_LEN];
   cleanup_free char *url = NULL;
   cleanup_free char *what = NULL;
+  uint64_t have = 0;
 
-  choose_scheme(c);
+  client_choose_scheme(c);
   cb_digest_str(digest, ds);
   url = cb_xasprintf("%s/v2/%s/blobs/%s", c->base, repo, ds);
   what = cb_xasprintf("blob %.19s", ds);
   for (int attempt = 1;; attempt++) {
-    if (get_blob_once(c, url, what, digest, size, sink, err) == 0)
+    if (get_blob_once(c, url, what, digest, size, sink, hasher, &have,
+                      err) == 0)
       return 0;
-    if (!retry(c, attempt, err))
-      return -1;
-  }
-}
-
-int
-registry_blob_exists(struct registry_client *c, const char *repo,
-                     const struct cb_digest *digest, bool *exists,
-                     struct cb_error **err)
-{
-  char ds[CB_DIGEST_STR_LEN];
-  cleanup_free char *url = NULL;
-  cleanup_free char *what = NULL;
-  struct response r = { .max = 0 };
-  void *body_ctx[2];
-  long status;
-  int rc;
-
-  choose_scheme(c);
-  cb_digest_str(digest, ds);
-  url = cb_xasprintf("%s/v2/%s/blobs/%s", c->base, repo, ds);
-  what = cb_xasprintf("blob %.19s", ds);
-  for (int attempt = 1;; attempt++) {
-    prepare(c, "HEAD", url, NULL, &r, body_ctx);
-    rc = perform(c, &r, NULL, what, err);
-    status = status_of(c);
-    if (rc == 0 && status != 200 && status != 404)
-      rc = fail_status(c, &r, what, err);
-    response_release(&r);
-    memset(&r, 0, sizeof(r));
-    if (rc == 0) {
-      *exists = status == 200;
-      return 0;
-    }
-    if (!retry(c, attempt, err))
-      return -1;
-  }
-}
-
-/* POST .../blobs/uploads/ and return the upload URL, resolved against
-   the request URL and with "digest=" added to its query.  */
-static char *
-start_upload(struct registry_client *c, const char *repo, const char *ds,
-             const char *what, struct cb_error **err)
-{
-  cleanup_free char *url = cb_xasprintf("%s/v2/%s/blobs/uploads/", c->base,
-                                        repo);
-  cleanup_free char *query = cb_xasprintf("digest=%s", ds);
-  struct response r = { .max = 0 };
-  void *body_ctx[2];
-  CURLU *u = NULL;
-  char *curl_out = NULL;
-  char *out = NULL;
-
-  prepare(c, "POST", url, NULL, &r, body_ctx);
-  if (perform(c, &r, NULL, what, err) < 0)
-    goto out;
-  if (status_of(c) != 202) {
-    fail_status(c, &r, what, err);
-    goto out;
-  }
-  if (r.location == NULL) {
-    cb_fail(err, CB_ERR_REGISTRY, 0,
-            "%s: the registry started an upload without a Location", what);
-    goto out;
-  }
-  u = curl_url();
-  if (u == NULL)
-    abort();
-  if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-      curl_url_set(u, CURLUPART_URL, r.location, 0) != CURLUE_OK ||
-      curl_url_set(u, CURLUPART_QUERY, query,
-                    CURLU_APPENDQUERY | CURLU_URLENCODE) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_URL, &curl_out, 0) != CURLUE_OK) {
-    cb_fail(err, CB_ERR_REGISTRY, 0,
-            "%s: the registry gave an invalid upload location", what);
-    goto out;
-  }
-  out = cb_xstrdup(curl_out);
-out:
-  curl_free(curl_out);
-  curl_url_cleanup(u);
-  response_release(&r);
-  return out;
-}
-
-/* PUT BODY to URL with CONTENT_TYPE; the registry must answer 201.  */
-static int
-put(struct registry_client *c, const char *url, const char *content_type,
-    struct upload *body, uint64_t size, const char *what,
-    struct cb_error **err)
-{
-  cleanup_free char *ct = cb_xasprintf("Content-Type: %s", content_type);
-  struct curl_slist *headers = NULL;
-  struct response r = { .max = 0 };
-  void *body_ctx[2];
-  int rc;
-
-  headers = curl_slist_append(headers, ct);
-  /* No "Expect: 100-continue" wait before the body.  */
-  headers = curl_slist_append(headers, "Expect:");
-  if (headers == NULL)
-    abort();
-  prepare(c, "PUT", url, headers, &r, body_ctx);
-  curl_easy_setopt(c->curl, CURLOPT_UPLOAD, 1L);
-  curl_easy_setopt(c->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
-  curl_easy_setopt(c->curl, CURLOPT_READFUNCTION, on_read);
-  curl_easy_setopt(c->curl, CURLOPT_READDATA, body);
-  rc = perform(c, &r, body, what, err);
-  if (rc == 0 && status_of(c) != 201)
-    rc = fail_status(c, &r, what, err);
-  curl_slist_free_all(headers);
-  response_release(&r);
-  return rc;
-}
-
-int
-registry_put_blob(struct registry_client *c, const char *repo,
-                  const struct cb_digest *digest, uint64_t size, int fd,
-                  struct cb_error **err)
-{
-  char ds[CB_DIGEST_STR_LEN];
-  cleanup_free char *what = NULL;
-  off_t start = lseek(fd, 0, SEEK_CUR);
-
-  if (size > INT64_MAX)
-    return cb_fail(err, CB_ERR_UNSAFE, 0, "blob too large");
-  choose_scheme(c);
-  cb_digest_str(digest, ds);
-  what = cb_xasprintf("blob %.19s", ds);
-  if (start < 0)
-    return cb_fail_errno(err, "%s: seek", what);
-  for (int attempt = 1;; attempt++) {
-    cleanup_hasher struct cb_hasher *hasher = cb_hasher_new();
-    struct upload body = { .fd = fd, .size = size, .hasher = hasher,
-                           .want = digest };
-    cleanup_free char *url = NULL;
-
-    if (lseek(fd, start, SEEK_SET) < 0)
-      return cb_fail_errno(err, "%s: seek", what);
-    url = start_upload(c, repo, ds, what, err);
-    if (url != NULL &&
-        put(c, url, "application/octet-stream", &body, size, what, err) == 0)
-      return 0;
-    if (!retry(c, attempt, err))
-      return -1;
-  }
-}
-
-int
-registry_put_manifest(struct registry_client *c, const char *repo,
-                      const char *reference, const char *media_type,
-                      const char *buf, size_t len, struct cb_error **err)
-{
-  cleanup_free char *url = NULL;
-  cleanup_free char *what = cb_xasprintf("manifest '%s'", reference);
-
-  choose_scheme(c);
-  url = cb_xasprintf("%s/v2/%s/manifests/%s", c->base, repo, reference);
-
-  for (int attempt = 1;; attempt++) {
-    struct upload body = { .mem = buf, .len = len, .fd = -1 };
-
-    if (put(c, url, media_type, &body, len, what, err) == 0)
-      return 0;
-    if (!retry(c, attempt, err))
+    if (!client_retry(c, attempt, err))
       return -1;
   }
 }

@@ -19,8 +19,9 @@
    Authentication: when a registry answers 401 with a Bearer challenge
    (Www-Authenticate: Bearer realm=..,service=..,scope=..), a token is
    fetched from the realm (with the credentials as Basic auth when there
-   are some, else anonymously), kept for later requests (one token: a
-   new scope replaces it), and the request is tried again once with it.
+   are some, else anonymously), kept by scope for the life of the client
+   and its clones (one token request per scope), and the request is
+   tried again once with it.
    A Basic challenge is answered with the credentials.  libcurl sends
    them to the registry's host only, never where a redirect leads, and
    neither tokens nor passwords are logged.  A 401 that cannot be
@@ -45,9 +46,9 @@
 /* The manifest types a pull accepts (the Accept header), and a
    registry's reply should be one of them.  */
 #define REGISTRY_ACCEPT_MANIFESTS                                              \
-  "application/vnd.oci.image.manifest.v1+json, "                             \
-  "application/vnd.oci.image.index.v1+json, "                                \
-  "application/vnd.docker.distribution.manifest.v2+json, "                   \
+  "application/vnd.oci.image.manifest.v1+json, "                               \
+  "application/vnd.oci.image.index.v1+json, "                                  \
+  "application/vnd.docker.distribution.manifest.v2+json, "                     \
   "application/vnd.docker.distribution.manifest.list.v2+json"
 
 struct registry_client;
@@ -58,8 +59,7 @@ struct registry_client *registry_client_new(const char *domain,
                                             struct cb_error **err);
 void registry_client_free(struct registry_client *c);
 void registry_client_freep(struct registry_client **c);
-#define cleanup_registry_client                                                \
-  __attribute__((cleanup(registry_client_freep)))
+#define cleanup_registry_client __attribute__((cleanup(registry_client_freep)))
 
 /* True when DOMAIN may be spoken to over plain HTTP (the loopback
    host).  */
@@ -114,14 +114,22 @@ int registry_blob_exists(struct registry_client *c, const char *repo,
                          struct cb_error **err);
 
 /* Upload SIZE bytes read from FD (from its current offset) as blob DIGEST
-   of REPO, in one piece: POST to start an upload session, then PUT the
-   body to the Location it gives, with "?digest=".  Memory use does not
-   depend on SIZE.  The bytes are hashed as they are read: if FD yields
-   fewer than SIZE bytes or another digest, the upload is aborted
-   (CB_ERR_DIGEST) and the registry never commits it.  */
+   of REPO.  First, when MOUNT_FROM (a NULL-terminated list of
+   repositories of the same registry that hold the blob, or NULL) names
+   some, ask the registry to mount it from each in turn (POST
+   "?mount=&from="): a registry that does (201) gets no bytes.  Else
+   start an upload session (POST, or the one the last refused mount
+   opened) and send the bytes: in one PUT with "?digest=" up to 32 MiB
+   ($CBUILD_PUSH_CHUNK_SIZE bytes when set, at least 1024), in PATCH
+   chunks of that size with Content-Range beyond, then a PUT with
+   "?digest=".  Memory use does not depend on SIZE.  The bytes are
+   hashed as they are read: if FD yields fewer than SIZE bytes or
+   another digest, the upload is aborted before its last byte
+   (CB_ERR_DIGEST) and the registry never commits it.  A retry starts
+   the upload again from the start.  */
 int registry_put_blob(struct registry_client *c, const char *repo,
                       const struct cb_digest *digest, uint64_t size, int fd,
-                      struct cb_error **err);
+                      const char *const *mount_from, struct cb_error **err);
 
 /* PUT the LEN bytes at BUF as manifest REFERENCE (a tag or the digest of
    BUF) of REPO, with Content-Type MEDIA_TYPE.  The registry must answer

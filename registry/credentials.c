@@ -6,9 +6,12 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -301,5 +304,160 @@ registry_credentials_remove(const char *domain, bool *found,
     rc = save_json(path, j, err);
   }
   json_decref(j);
+  return rc;
+}
+
+/* A helper name goes into a program name looked up on $PATH: no
+   slashes, nothing a shell or a path would read differently.  */
+static bool
+valid_helper_name(const char *name)
+{
+  if (*name == '\0' || *name == '.')
+    return false;
+  for (const char *p = name; *p != '\0'; p++) {
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+          (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
+      return false;
+  }
+  return true;
+}
+
+/* Write S to the socket FD, as far as the reader takes it.  */
+static void
+send_all(int fd, const char *s)
+{
+  size_t left = strlen(s);
+
+  while (left > 0) {
+    ssize_t n = send(fd, s, left, MSG_NOSIGNAL);
+
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return;
+    s += n;
+    left -= (size_t)n;
+  }
+}
+
+/* Run PROG "get" with INPUT on its stdin and its stdout read into *OUT
+   (at most REGISTRY_MAX_AUTH_FILE bytes); stderr goes to /dev/null, so
+   whatever it says stays out of cbuild's output.  *STATUS is its wait
+   status.  */
+static int
+run_helper(const char *prog, const char *input, char **out, size_t *len,
+           int *status, struct cb_error **err)
+{
+  char *argv[] = { (char *)prog, (char *)"get", NULL };
+  posix_spawn_file_actions_t fa;
+  int in[2] = { -1, -1 }, outp[2] = { -1, -1 };
+  pid_t pid;
+  int rc;
+
+  /* stdin is a socket so that a helper that exits without reading
+     gives EPIPE (MSG_NOSIGNAL), not a SIGPIPE for the whole process.  */
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) < 0 ||
+      pipe2(outp, O_CLOEXEC) < 0) {
+    rc = cb_fail_errno(err, "pipe");
+    goto close_pipes;
+  }
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  rc = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) {
+    rc = cb_fail(err, CB_ERR_SYSTEM, rc, "cannot run '%s'", prog);
+    goto close_pipes;
+  }
+  close(in[0]);
+  close(outp[1]);
+  in[0] = outp[1] = -1;
+  send_all(in[1], input);
+  close(in[1]);
+  in[1] = -1;
+  rc = cb_read_all(outp[0], REGISTRY_MAX_AUTH_FILE, out, len, err);
+  while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+    ;
+  if (rc < 0)
+    cb_wrap(err, "output of '%s'", prog);
+close_pipes:
+  for (int i = 0; i < 2; i++) {
+    if (in[i] >= 0)
+      close(in[i]);
+    if (outp[i] >= 0)
+      close(outp[i]);
+  }
+  return rc < 0 ? -1 : 0;
+}
+
+/* The credentials in a helper's answer {"ServerURL": .., "Username": ..,
+   "Secret": ..}.  */
+static int
+parse_helper_answer(const char *prog, const char *buf, size_t len,
+                    char **user, char **pass, struct cb_error **err)
+{
+  json_t *j = json_loadb(buf, len, 0, NULL);
+  json_t *u = json_object_get(j, "Username");
+  json_t *p = json_object_get(j, "Secret");
+  int rc = 0;
+
+  if (!json_is_string(u) || !json_is_string(p) ||
+      json_string_length(u) == 0 ||
+      json_string_length(u) + json_string_length(p) + 1 >
+        REGISTRY_MAX_CREDENTIALS)
+    rc = cb_fail(err, CB_ERR_REGISTRY, 0,
+                 "'%s' gave no usable credentials", prog);
+  else if (strcmp(json_string_value(u), "<token>") == 0)
+    rc = cb_fail(err, CB_ERR_REGISTRY, 0,
+                 "'%s' gave an identity token, which cbuild cannot use",
+                 prog);
+  if (rc == 0) {
+    *user = cb_xstrdup(json_string_value(u));
+    *pass = cb_xstrdup(json_string_value(p));
+  }
+  if (p != NULL && json_is_string(p))
+    explicit_bzero((char *)json_string_value(p), json_string_length(p));
+  json_decref(j);
+  return rc;
+}
+
+int
+registry_credentials_from_helper(const char *helper, const char *domain,
+                                 char **user, char **pass, bool *found,
+                                 struct cb_error **err)
+{
+  cleanup_free char *prog = NULL;
+  /* Docker's key for Docker Hub.  */
+  const char *server = strcmp(domain, "docker.io") == 0
+                         ? "https://index.docker.io/v1/"
+                         : domain;
+  char *out = NULL;
+  size_t len = 0;
+  int status = 0;
+  int rc;
+
+  *found = false;
+  if (!valid_helper_name(helper))
+    return cb_fail(err, CB_ERR_PARSE, 0, "invalid credential helper '%.100s'",
+                   helper);
+  prog = cb_xasprintf("docker-credential-%s", helper);
+  if (run_helper(prog, server, &out, &len, &status, err) < 0)
+    return cb_wrap(err, "credential helper '%s'", helper);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    rc = parse_helper_answer(prog, out, len, user, pass, err);
+    *found = rc == 0;
+  } else if (WIFEXITED(status) && out != NULL && len > 0 &&
+             memmem(out, len, "credentials not found", 21) != NULL) {
+    rc = 0; /* the protocol's "not found": go on without */
+  } else {
+    rc = cb_fail(err, CB_ERR_REGISTRY, 0, "'%s get' failed (%s %d)", prog,
+                 WIFEXITED(status) ? "exit status" : "signal",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+  }
+  if (out != NULL)
+    explicit_bzero(out, len);
+  free(out);
   return rc;
 }

@@ -11,6 +11,7 @@ setup() {
 }
 
 teardown() {
+    stop_fault_proxy
     stop_fake_registry
     stop_registry
     [ -n "${TESTDIR:-}" ] && rm -rf "$TESTDIR"
@@ -216,6 +217,45 @@ EOP
     assert "$(inspect_field "127.0.0.1:$port/tiny:1" '["Id"]')" == "$id"
 }
 
+@test "registry: a blob over the chunk size goes up in PATCH chunks and comes back the same" {
+    skip_unless_cmd skopeo
+    id=$(import_busybox "$REGISTRY/chunked:1")
+    layer_size=$(inspect_field "$REGISTRY/chunked:1" '["Manifest"]["layers"][0]["size"]')
+    [ "$layer_size" -gt 100000 ]
+    CBUILD_PUSH_CHUNK_SIZE=65536 run_cbuild --log-level debug push "$REGISTRY/chunked:1"
+    digest=$output
+    assert "$stderr" =~ "uploading in chunks of 65536 bytes"
+    assert "$(skopeo_digest "$REGISTRY/chunked:1")" == "$digest"
+    export CBUILD_ROOT=$TESTDIR/store2
+    run_cbuild pull "$REGISTRY/chunked:1"
+    assert "$output" == "$digest"
+    assert "$(inspect_field "$REGISTRY/chunked:1" '["Id"]')" == "$id"
+}
+
+@test "registry: a blob the store knows from another repository is mounted, not uploaded" {
+    import_tiny "$REGISTRY/base:1" mount >/dev/null
+    run_cbuild push "$REGISTRY/base:1"
+    run_cbuild tag "$REGISTRY/base:1" "$REGISTRY/other:1"
+    run_cbuild --log-level info push "$REGISTRY/other:1"
+    digest=$output
+    assert "$stderr" =~ "blob sha256:[0-9a-f]{12}: mounted from 'base'"
+    assert "$(grep -c "mounted from 'base'" <<<"$stderr")" == 2
+    layer=$(inspect_field "$REGISTRY/other:1" '["Manifest"]["layers"][0]["digest"]')
+    [ -f "$TESTDIR/registry/storage/docker/registry/v2/repositories/other/_layers/sha256/${layer#sha256:}/link" ]
+    export CBUILD_ROOT=$TESTDIR/store2
+    run_cbuild pull "$REGISTRY/other:1"
+    assert "$output" == "$digest"
+    # A name the registry does not have: the mount is refused, the blob
+    # uploaded.
+    export CBUILD_ROOT=$TESTDIR/store
+    run_cbuild tag "$REGISTRY/base:1" "$REGISTRY/never-pushed:1"
+    run_cbuild rmi "$REGISTRY/base:1"
+    run_cbuild rmi "$REGISTRY/other:1"
+    run_cbuild --log-level info push "$REGISTRY/never-pushed:1" "$REGISTRY/third:1"
+    [[ $stderr != *mounted* ]]
+    assert "$output" == "$digest"
+}
+
 @test "registry: push of an image that is not in the store is a usage error" {
     run_cbuild 2 push "$REGISTRY/absent:1"
     assert "$stderr" =~ "image '$REGISTRY/absent:1' not found"
@@ -337,4 +377,142 @@ assert_store_empty() {
     other=sha256:$(printf '%064d' 0)
     run_cbuild 2 push "$REGISTRY/bydigest:1" "$REGISTRY/bydigest@$other"
     assert "$stderr" =~ "the image's manifest digest is $digest, not $other"
+}
+
+# start_fault_proxy MODE: tests/integration/fault_proxy.py in front of
+# $REGISTRY; sets PROXY (127.0.0.1:PORT) and PROXY_LOG.  Stopped by
+# teardown.
+start_fault_proxy() {
+    local i
+    stop_fault_proxy
+    rm -f "$TESTDIR/proxy.port"
+    PROXY_LOG=$TESTDIR/proxy-$1.log
+    python3 "$CB_SRCDIR/tests/integration/fault_proxy.py" "$TESTDIR/proxy.port" \
+        "$REGISTRY" "$1" "$PROXY_LOG" >"$TESTDIR/proxy.stderr" 2>&1 3>&- &
+    PROXY_PID=$!
+    for ((i = 0; i < 100; i++)); do
+        [ -s "$TESTDIR/proxy.port" ] && break
+        sleep 0.1
+    done
+    PROXY=127.0.0.1:$(cat "$TESTDIR/proxy.port")
+}
+
+stop_fault_proxy() {
+    if [ -n "${PROXY_PID:-}" ]; then
+        kill "$PROXY_PID" 2>/dev/null || true
+        wait "$PROXY_PID" 2>/dev/null || true
+        PROXY_PID=
+    fi
+}
+
+# no_partial_blob: nothing in tmp/, and blobs/ holds only files that
+# match their names.
+no_partial_blob() {
+    assert "$(ls -A "$CBUILD_ROOT/tmp")" == ""
+    (cd "$CBUILD_ROOT/blobs/sha256" && for f in *; do
+        [ -e "$f" ] || continue
+        [ "$(sha256sum "$f" | cut -d' ' -f1)" = "$f" ] || { echo "bad blob $f" >&2; exit 1; }
+    done)
+}
+
+@test "registry: a blob cut mid-transfer is resumed with a Range request" {
+    id=$(import_busybox "$REGISTRY/busybox:1")
+    run_cbuild push "$REGISTRY/busybox:1"
+    pushed=$output
+    start_fault_proxy cut-once
+    export CBUILD_ROOT=$TESTDIR/store2
+    run_cbuild --log-level info pull "$PROXY/busybox:1"
+    assert "$output" == "$pushed"
+    assert "$stderr" =~ "layer 1|blob sha256:[0-9a-f]{12}: resuming at byte [0-9]+-"
+    grep -E "GET /v2/busybox/blobs/sha256:[0-9a-f]+ range=- -> 200 cut at" "$PROXY_LOG"
+    grep -E "GET /v2/busybox/blobs/sha256:[0-9a-f]+ range=bytes=[0-9]+- -> 206" "$PROXY_LOG"
+    assert "$(inspect_field "$PROXY/busybox:1" '["Id"]')" == "$id"
+    no_partial_blob
+}
+
+@test "registry: a blob cut every time fails within the retry bound and keeps nothing" {
+    import_busybox "$REGISTRY/busybox:1" >/dev/null
+    layer=$(inspect_field "$REGISTRY/busybox:1" '["Manifest"]["layers"][0]["digest"]')
+    run_cbuild push "$REGISTRY/busybox:1"
+    pushed=$output
+    start_fault_proxy cut-always
+    export CBUILD_ROOT=$TESTDIR/store2
+    start=$SECONDS
+    run_cbuild 1 pull "$PROXY/busybox:1"
+    [ $((SECONDS - start)) -lt 20 ]
+    assert "$(line_count "$stderr")" == 1
+    assert "$stderr" =~ "pulling '$PROXY/busybox:1': (config|layer 1): blob sha256:[0-9a-f]{12}: "
+    # At most three tries of the layer (the first whole, two resumed).
+    [ "$(grep -c "GET /v2/busybox/blobs/$layer " "$PROXY_LOG")" -le 3 ]
+    [ ! -e "$CBUILD_ROOT/blobs/sha256/${layer#sha256:}" ]
+    no_partial_blob
+    [ "$(ls "$CBUILD_ROOT/blobs/sha256" | wc -l)" -le 1 ]
+    run_cbuild images -q
+    assert "$output" == ""
+    # The next attempt, without the faults, succeeds.
+    run_cbuild pull "$REGISTRY/busybox:1"
+    assert "$output" == "$pushed"
+    no_partial_blob
+}
+
+@test "registry: 500 twice then 200 succeeds; a registry that always fails is given up" {
+    import_tiny "$REGISTRY/tiny:1" faults >/dev/null
+    run_cbuild push "$REGISTRY/tiny:1"
+    pushed=$output
+    start_fault_proxy 500-twice
+    export CBUILD_ROOT=$TESTDIR/store2
+    run_cbuild --log-level info pull "$PROXY/tiny:1"
+    assert "$output" == "$pushed"
+    assert "$(grep -c "manifest '1': HTTP 500 Internal Server Error (UNKNOWN: injected fault); retrying" <<<"$stderr")" == 2
+    start_fault_proxy fail-always
+    export CBUILD_ROOT=$TESTDIR/store3
+    start=$SECONDS
+    run_cbuild 1 pull "$PROXY/tiny:1"
+    [ $((SECONDS - start)) -lt 10 ]
+    assert "$stderr" == "cbuild: error: pulling '$PROXY/tiny:1': manifest '1': HTTP 503 Service Unavailable (UNAVAILABLE: injected fault)"
+    assert "$(grep -c "GET /v2/tiny/manifests/1 " "$PROXY_LOG")" == 3
+    assert_store_empty
+}
+
+@test "registry: layers are fetched three at a time" {
+    skip_unless_cmd skopeo
+    python3 "$CB_SRCDIR/tests/integration/make_oci_layout.py" "$TESTDIR/layout" 1 7
+    skopeo --insecure-policy copy --dest-tls-verify=false \
+        "oci:$TESTDIR/layout:1" "docker://$REGISTRY/layers:1" >&2
+    pushed=$(skopeo_digest "$REGISTRY/layers:1")
+    start_fault_proxy slow
+    export CBUILD_ROOT=$TESTDIR/store2
+    start=$SECONDS
+    run_cbuild pull "$PROXY/layers:1"
+    assert "$output" == "$pushed"
+    # 8 blobs of 0.5 s each: 4 s one by one.
+    [ $((SECONDS - start)) -lt 4 ]
+    assert "$(grep -c 'GET /v2/layers/blobs/' "$PROXY_LOG")" == 8
+    assert "$(grep '^inflight' "$PROXY_LOG" | sort -k2 -n | tail -1)" == "inflight 3"
+    run_cbuild export -o "$TESTDIR/out.tar" "$PROXY/layers:1"
+    assert "$(tar -xOf "$TESTDIR/out.tar" f7)" == "file 7"
+}
+
+@test "registry: an image umoci made and skopeo pushed pulls into cbuild as it was" {
+    skip_unless_cmd skopeo umoci
+    layout=$TESTDIR/umoci
+    umoci init --layout "$layout"
+    umoci new --image "$layout:u1"
+    umoci unpack --rootless --image "$layout:u1" "$TESTDIR/bundle" >&2
+    mkdir -p "$TESTDIR/bundle/rootfs/etc"
+    printf 'made by umoci\n' >"$TESTDIR/bundle/rootfs/etc/umoci.txt"
+    umoci repack --image "$layout:u1" "$TESTDIR/bundle" >&2
+    umoci config --image "$layout:u1" --config.cmd /bin/true \
+        --config.env UMOCI=1 --os linux --architecture "$(host_arch)"
+    skopeo --insecure-policy copy --dest-tls-verify=false \
+        "oci:$layout:u1" "docker://$REGISTRY/umoci:1" >&2
+    remote=$(skopeo_digest "$REGISTRY/umoci:1")
+    skopeo inspect --tls-verify=false --raw "docker://$REGISTRY/umoci:1" >"$TESTDIR/man.json"
+    config=$(json_get "$TESTDIR/man.json" 'd["config"]["digest"]')
+    run_cbuild pull "$REGISTRY/umoci:1"
+    assert "$output" == "$remote"
+    assert "$(inspect_field "$REGISTRY/umoci:1" '["Id"]')" == "${config#sha256:}"
+    assert "$(inspect_field "$REGISTRY/umoci:1" '["Config"]["config"]["Cmd"]')" == "['/bin/true']"
+    run_cbuild export -o "$TESTDIR/rootfs.tar" "$REGISTRY/umoci:1"
+    assert "$(tar -xOf "$TESTDIR/rootfs.tar" etc/umoci.txt)" == "made by umoci"
 }

@@ -4,6 +4,7 @@
 # wants htpasswd Basic auth; checked with skopeo.
 
 load helpers
+load registry_helpers
 
 PASS=s3cr3t-Pa55word
 
@@ -19,25 +20,6 @@ setup() {
 teardown() {
     stop_registry
     [ -n "${TESTDIR:-}" ] && rm -rf "$TESTDIR"
-}
-
-# make_certs DIR: a CA (DIR/ca.crt) and a server certificate for the IP
-# address 127.0.0.1 it signed (DIR/server.crt, DIR/server.key).
-make_certs() {
-    local d=$1
-    mkdir -p "$d"
-    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=cbuild test CA" \
-        -keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
-        -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null
-    printf 'subjectAltName=IP:127.0.0.1\n' >"$d/ext.cnf"
-    openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
-        -CAcreateserial -days 2 -extfile "$d/ext.cnf" -out "$d/server.crt" 2>/dev/null
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=cbuild test client" \
-        -keyout "$d/client.key" -out "$d/client.csr" 2>/dev/null
-    printf 'extendedKeyUsage=clientAuth\n' >"$d/client.cnf"
-    openssl x509 -req -in "$d/client.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
-        -CAcreateserial -days 2 -extfile "$d/client.cnf" -out "$d/client.cert" 2>/dev/null
 }
 
 # start_tls_registry DIR [clientcas]: like start_registry, with TLS and
@@ -93,12 +75,6 @@ EOC
     cat "$dir/registry.log" >&2
     stop_registry
     return 1
-}
-
-# trust_ca: put the test CA in the certs.d directory of $REGISTRY.
-trust_ca() {
-    mkdir -p "$CBUILD_CERTS_DIR/$REGISTRY"
-    cp "$TESTDIR/ca.crt" "$CBUILD_CERTS_DIR/$REGISTRY/ca.crt"
 }
 
 # login_stdin EXPECTED_RC PASSWORD ARGS...: cbuild login with PASSWORD on
@@ -196,13 +172,75 @@ import_tiny() {
     run_cbuild push "$REGISTRY/tiny:1"
 }
 
-@test "registry auth: a credential helper alone is reported clearly" {
+# make_helper NAME USER SECRET: a docker-credential-NAME on $PATH that
+# knows USER and SECRET for $REGISTRY, says "not found" for any other
+# server, and logs the server URLs it was asked about (never the secret).
+make_helper() {
+    mkdir -p "$TESTDIR/bin"
+    cat >"$TESTDIR/bin/docker-credential-$1" <<EOS
+#!/bin/sh
+[ "\$1" = get ] || exit 2
+read -r url
+printf '%s\n' "\$url" >>"$TESTDIR/helper.log"
+if [ "\$url" = "$REGISTRY" ]; then
+    printf '{"ServerURL": "%s", "Username": "%s", "Secret": "%s"}\n' "\$url" "$2" "$3"
+    exit 0
+fi
+echo "credentials not found in native keychain"
+exit 1
+EOS
+    chmod +x "$TESTDIR/bin/docker-credential-$1"
+    export PATH=$TESTDIR/bin:$PATH
+}
+
+@test "registry auth: credentials come from the credHelpers helper, unseen" {
     trust_ca
+    make_helper cbtest user "$PASS"
     mkdir -p "$DOCKER_CONFIG"
-    printf '{"credHelpers": {"%s": "secretservice"}}\n' "$REGISTRY" >"$DOCKER_CONFIG/config.json"
+    printf '{"credsStore": "absent", "credHelpers": {"%s": "cbtest"}}\n' "$REGISTRY" \
+        >"$DOCKER_CONFIG/config.json"
     import_tiny "$REGISTRY/tiny:1"
+    run_cbuild --log-level debug push "$REGISTRY/tiny:1"
+    digest=$output
+    ! grep -qF -- "$PASS" "$TESTDIR/.out" "$TESTDIR/.err"
+    assert "$(cat "$TESTDIR/helper.log")" == "$REGISTRY"
+    export CBUILD_ROOT=$TESTDIR/store2
+    run_cbuild --log-level debug pull "$REGISTRY/tiny:1"
+    assert "$output" == "$digest"
+    ! grep -qF -- "$PASS" "$TESTDIR/.out" "$TESTDIR/.err"
+}
+
+@test "registry auth: credsStore is the helper for every registry" {
+    trust_ca
+    make_helper cbstore user "$PASS"
+    mkdir -p "$DOCKER_CONFIG"
+    printf '{"credsStore": "cbstore"}\n' >"$DOCKER_CONFIG/config.json"
+    import_tiny "$REGISTRY/tiny:1"
+    run_cbuild push "$REGISTRY/tiny:1"
+    assert "$(cat "$TESTDIR/helper.log")" == "$REGISTRY"
+}
+
+@test "registry auth: a helper's wrong secret, 'not found' and absence are clear errors" {
+    trust_ca
+    make_helper wrong user "wrong-$PASS"
+    mkdir -p "$DOCKER_CONFIG"
+    printf '{"credHelpers": {"%s": "wrong"}}\n' "$REGISTRY" >"$DOCKER_CONFIG/config.json"
+    import_tiny "$REGISTRY/tiny:1"
+    run_cbuild 1 --log-level debug push "$REGISTRY/tiny:1"
+    assert "$stderr" =~ "pushing '$REGISTRY/tiny:1': config: blob sha256:[0-9a-f]{12}: HTTP 401 Unauthorized"
+    ! grep -qF -- "$PASS" "$TESTDIR/.out" "$TESTDIR/.err"
+    # A helper that has nothing for this server: anonymous, then 401.
+    printf '{"credHelpers": {"other.example": "wrong"}, "credsStore": "wrong"}\n' \
+        >"$DOCKER_CONFIG/config.json"
+    sed -i "s/= \"$REGISTRY\"/= nothing/" "$TESTDIR/bin/docker-credential-wrong"
     run_cbuild 1 push "$REGISTRY/tiny:1"
-    assert "$stderr" =~ "credential helper 'secretservice'"
+    assert "$stderr" =~ "HTTP 401 Unauthorized"
+    printf '{"credHelpers": {"%s": "missing"}}\n' "$REGISTRY" >"$DOCKER_CONFIG/config.json"
+    run_cbuild 1 push "$REGISTRY/tiny:1"
+    assert "$stderr" =~ "credentials for '$REGISTRY': credential helper 'missing': cannot run 'docker-credential-missing': "
+    printf '{"credHelpers": {"%s": "../evil"}}\n' "$REGISTRY" >"$DOCKER_CONFIG/config.json"
+    run_cbuild 2 push "$REGISTRY/tiny:1"
+    assert "$stderr" =~ "invalid credential helper '../evil'"
 }
 
 @test "registry auth: login needs a user and one way to give the password" {

@@ -171,9 +171,45 @@ test_challenge(void)
   }
 }
 
+static void
+test_token_url(void)
+{
+  static const struct {
+    const char *realm, *service, *scope, *want;
+  } cases[] = {
+    { "https://auth.example/token", "registry.example",
+      "repository:a/b:pull",
+      "https://auth.example/token?service=registry.example&"
+      "scope=repository%3aa%2fb%3apull" },
+    /* A mount asks for two repositories: two scope parameters.  */
+    { "https://auth.example/token?x=1", NULL,
+      "repository:a:pull,push  repository:b:pull",
+      "https://auth.example/token?x=1&scope=repository%3aa%3apull%2cpush&"
+      "scope=repository%3ab%3apull" },
+    { "http://127.0.0.1:5001/t", "s p", NULL,
+      "http://127.0.0.1:5001/t?service=s+p" },
+    { "ftp://auth.example/token", NULL, NULL, NULL },
+    { "/relative/token", NULL, NULL, NULL },
+  };
+
+  for (size_t i = 0; i < CB_N_ELEMENTS(cases); i++) {
+    struct registry_challenge ch = {
+      .scheme = (char *)"Bearer",
+      .realm = (char *)cases[i].realm,
+      .service = (char *)cases[i].service,
+      .scope = (char *)cases[i].scope,
+    };
+    char *got = registry_token_url(&ch);
+
+    is_str(got, cases[i].want, "token URL of realm '%s'", cases[i].realm);
+    free(got);
+  }
+}
+
 int
 main(void)
 {
+  test_token_url();
   test_challenge();
   test_error_text();
   test_status_reason();
