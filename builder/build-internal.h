@@ -68,6 +68,11 @@ struct step {
 void step_key(const struct step *st, char *const *extra,
               struct cb_digest *key);
 
+/* The image NAME: from the store, else pulled from its registry (and
+   named there by its full reference).  */
+int build_find_image(struct build *b, const char *name,
+                     struct store_image *img, struct cb_error **err);
+
 /* The history entry's time for a step made now: the clamp when given.  */
 int64_t step_now(const struct build *b);
 

@@ -15,6 +15,7 @@
 
 #include "builder/build-internal.h"
 #include "builder/copy.h"
+#include "builder/pull.h"
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/mem.h"
@@ -259,6 +260,54 @@ config_created(const json_t *cfg)
   return (int64_t)timegm(&tm);
 }
 
+/* NAME from its registry, named there by its full reference, unless the
+   store has it by that reference already.  */
+static int
+pull_base(struct build *b, const char *name, struct store_image *img,
+          struct cb_error **err)
+{
+  const struct registry_client_config cfg = { .tls_verify = true };
+  const struct registry_platform platform = { builder_host_os(),
+                                              builder_host_arch(), NULL };
+  cleanup_free char *full = NULL;
+  struct image_ref ref;
+  struct cb_digest d;
+  struct cb_error *e = NULL;
+  int rc;
+
+  if (image_ref_parse(name, &ref, err) < 0)
+    return -1;
+  image_ref_normalize(&ref);
+  full = image_ref_string(&ref);
+  if (layer_store_resolve(b->s, full, img, &e) == 0) {
+    image_ref_release(&ref);
+    return 0;
+  }
+  cb_error_free(e);
+  progress_note(b->progress, "pulling %s", full);
+  rc = image_pull(b->s, &ref, &cfg, &platform, full, &d, err);
+  image_ref_release(&ref);
+  if (rc < 0)
+    return cb_wrap(err, "pulling '%s'", full);
+  return layer_store_resolve(b->s, full, img, err);
+}
+
+int
+build_find_image(struct build *b, const char *name, struct store_image *img,
+                 struct cb_error **err)
+{
+  struct cb_error *e = NULL;
+
+  if (layer_store_resolve(b->s, name, img, &e) == 0)
+    return 0;
+  if (e->kind != CB_ERR_USAGE) {
+    *err = e;
+    return -1;
+  }
+  cb_error_free(e);
+  return pull_base(b, name, img, err);
+}
+
 static int
 base_image(struct build *b, struct stage_image *si, const char *name,
            struct cb_error **err)
@@ -266,8 +315,8 @@ base_image(struct build *b, struct stage_image *si, const char *name,
   struct store_image img;
   char d[CB_DIGEST_STR_LEN];
 
-  if (layer_store_resolve(b->s, name, &img, err) < 0)
-    return cb_wrap(err, "FROM %s (pull it first with 'cbuild pull')", name);
+  if (build_find_image(b, name, &img, err) < 0)
+    return cb_wrap(err, "FROM %s", name);
   si->img.config = json_deep_copy(img.config);
   si->img.manifest = oci_manifest_new();
   for (size_t i = 0; i < img.manifest->n_layers; i++)

@@ -27,9 +27,8 @@ from_lowers(struct step *st, const char *from, struct cb_error **err)
   if (k >= 0)
     return cb_fail(err, CB_ERR_USAGE, 0, "stage '%s' is not an earlier "
                    "stage", from), NULL;
-  if (layer_store_resolve(b->s, from, &img, err) < 0)
-    return cb_wrap(err, "--from=%s (pull it first with 'cbuild pull')",
-                   from), NULL;
+  if (build_find_image(b, from, &img, err) < 0)
+    return cb_wrap(err, "--from=%s", from), NULL;
   lowers = rootfs_unpack_image(b->s, &img, err);
   store_image_release(&img);
   return lowers;

@@ -103,6 +103,29 @@ skopeo_digest() {
     tar -tf "$TESTDIR/rootfs.tar" | grep -q '^bin/busybox$'
 }
 
+@test "registry: FROM and COPY --from pull an image the store lacks" {
+    id=$(import_busybox "$REGISTRY/base/busybox:1")
+    run_cbuild push "$REGISTRY/base/busybox:1"
+    export CBUILD_ROOT=$TESTDIR/store2
+    ctx=$(fixture empty)
+    printf 'FROM %s/base/busybox:1\nRUN echo on-the-pulled-base >/marker\nCOPY --from=%s/base/busybox:1 /bin/busybox /bb\n' \
+        "$REGISTRY" "$REGISTRY" >"$ctx/Dockerfile"
+    run_cbuild build --progress plain -t app:1 "$ctx"
+    assert "$stderr" =~ "pulling $REGISTRY/base/busybox:1"
+    assert "$(inspect_field "$REGISTRY/base/busybox:1" '["Id"]')" == "$id"
+    run_cbuild run app:1 cat /marker
+    assert "$output" == "on-the-pulled-base"
+    # The second build finds the base in the store: no pull, all cached.
+    run_cbuild build --progress plain -t app:1 "$ctx"
+    [[ $stderr != *"pulling"* ]]
+    assert "$stderr" =~ "#3 CACHED"
+    # A base that no registry has: one error naming it, nothing tagged.
+    printf 'FROM %s/nope:1\n' "$REGISTRY" >"$ctx/Dockerfile"
+    run_cbuild 1 build -t app:2 "$ctx"
+    assert "$stderr" =~ "Dockerfile:1: FROM $REGISTRY/nope:1: pulling '$REGISTRY/nope:1'"
+    run_cbuild 2 inspect app:2
+}
+
 @test "registry: an image skopeo copied from a cbuild save archive pulls back" {
     skip_unless_cmd skopeo
     id=$(import_busybox localhost/saved:1)
