@@ -23,4 +23,8 @@
    larger file is refused.  */
 #define CB_MAX_IMAGE_ID_FILE (4u * 1024 * 1024)
 
+/* The host's /etc/resolv.conf, copied into the sandbox: a larger one is
+   not copied (the sandbox gets an empty one).  */
+#define CB_MAX_RESOLV_CONF (64u * 1024)
+
 #endif
