@@ -46,6 +46,7 @@ struct build {
   int nsteps;
   bool cache_broken;        /* a step missed: later ones cannot hit */
   struct copy_hash_cache *hash_cache; /* context file digests */
+  enum rootfs_driver driver; /* OVERLAY or VFS, for every step */
   unsigned ran, cached;
 };
 

@@ -590,12 +590,29 @@ build_release(struct build *b)
   progress_free(b->progress);
 }
 
+/* The storage driver for every step: --storage-driver, the variable,
+   or the probe; a note when the probe picked vfs.  */
+static int
+pick_driver(struct build *b, struct cb_error **err)
+{
+  cleanup_free char *why = NULL;
+  int rc = rootfs_driver_choose(b->s, b->o->storage_driver,
+                                "--storage-driver", &b->driver, &why, err);
+
+  if (rc > 0 && b->driver == ROOTFS_DRIVER_VFS)
+    progress_note(b->progress, "using the vfs storage driver (slower: "
+                  "every step copies the image): %s", why);
+  return rc < 0 ? -1 : 0;
+}
+
 static int
 build_all(struct build *b, struct build_result *res, struct cb_error **err)
 {
   for (size_t i = 0; i < b->ep->norder; i++)
     b->nsteps += (int)b->ep->stages[b->ep->order[i]].stage->ninstrs;
   b->stages = cb_xcalloc(b->ep->nstages, sizeof(*b->stages));
+  if (pick_driver(b, err) < 0)
+    return -1;
   for (size_t i = 0; i < b->ep->norder; i++)
     if (build_stage(b, b->ep->order[i], err) < 0)
       return -1;

@@ -34,6 +34,7 @@ struct build_opts {
   int64_t timestamp;      /* --timestamp / SOURCE_DATE_EPOCH; -1: none */
   enum layer_compression compression;
   const struct build_secrets *secrets; /* --secret, for RUN --mount */
+  const char *storage_driver; /* --storage-driver, or NULL */
 };
 
 struct build_result {

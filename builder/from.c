@@ -47,12 +47,12 @@ from_root_open(struct step *st, struct from_roots *fr, const char *from,
   fr->v = cb_xreallocarray(fr->v, fr->n + 1, sizeof(*fr->v));
   rf = &fr->v[fr->n];
   /* Writes to it (a bind mount with rw) go to a throwaway upper dir.  */
-  if (rootfs_create(st->b->s, lowers, rf, err) < 0) {
+  if (rootfs_create(st->b->s, lowers, st->b->driver, rf, err) < 0) {
     rootfs_remove(rf);
     return -1;
   }
   fr->n++;
-  if (rootfs_mount(rf, err) < 0)
+  if (rf->driver == ROOTFS_DRIVER_OVERLAY && rootfs_mount(rf, err) < 0)
     return -1;
   fd = open(rf->merged, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)

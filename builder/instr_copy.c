@@ -77,18 +77,22 @@ write_step(struct step *st, write_fn fn, void *data, struct cache_record *rec,
   cleanup_close int root = -1, dir = -1;
   int rc = -1;
 
-  if (lowers == NULL || rootfs_create(b->s, lowers, &rf, err) < 0 ||
-      rootfs_mount(&rf, err) < 0)
+  if (lowers == NULL || rootfs_create(b->s, lowers, b->driver, &rf, err) < 0 ||
+      (rf.driver == ROOTFS_DRIVER_OVERLAY && rootfs_mount(&rf, err) < 0))
     goto out;
   root = open(rf.merged, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (root < 0) {
     cb_fail_errno(err, "cannot open '%s'", rf.merged);
   } else if (fn(st, data, root, err) == 0) {
+    static const char *const none[] = { NULL };
+
     cb_closep(&root);
     rootfs_umount(&rf);
     dir = open(rf.dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    rc = dir < 0 ? cb_fail_errno(err, "cannot open '%s'", rf.dir)
-                 : commit_upper(b, dir, "upper", step_now(b), rec, err);
+    if (dir < 0)
+      rc = cb_fail_errno(err, "cannot open '%s'", rf.dir);
+    else if (rootfs_finish_upper(&rf, none, err) == 0)
+      rc = commit_upper(b, dir, "upper", step_now(b), rec, err);
   }
 out:
   cb_closep(&root);

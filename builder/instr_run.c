@@ -297,6 +297,8 @@ run_in(struct step *st, struct rootfs *rf, struct sandbox_spec *spec,
     return -1;
   if (status != 0)
     return cb_fail(err, CB_ERR_STEP, 0, "exit code %d", status);
+  if (rootfs_finish_upper(rf, sandbox_mount_points, err) < 0)
+    return -1;
   dir = open(rf->dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (dir < 0)
     return cb_fail_errno(err, "cannot open '%s'", rf->dir);
@@ -343,7 +345,7 @@ execute(struct step *st, struct cache_record *rec, struct cb_error **err)
   spec.network_none = want_network_none(st);
   spec.mounts = rm.mounts;
   spec.n_mounts = rm.n_mounts;
-  if (rootfs_create(b->s, lowers, &rf, err) == 0)
+  if (rootfs_create(b->s, lowers, b->driver, &rf, err) == 0)
     rc = run_in(st, &rf, &spec, rec, err);
 out:
   rootfs_remove(&rf);

@@ -234,7 +234,51 @@ make_overlay_dirs(const char *top, struct cb_error **err)
   return 0;
 }
 
-/* Run the overlay child in TOP; on failure the reason is in *err.  */
+/* overlay_child in a child in a new mount namespace of our own user
+   namespace; its failure comes back as {step, errno} through a pipe.  */
+static pid_t
+spawn_here(struct overlay_args *a, struct cb_error **err)
+{
+  struct {
+    const char *step;
+    int errnum;
+  } rep;
+  cleanup_close int rd = -1, wr = -1;
+  int fds[2];
+  ssize_t n;
+  long pid;
+
+  if (pipe2(fds, O_CLOEXEC) < 0)
+    return cb_fail_errno(err, "pipe");
+  rd = fds[0];
+  wr = fds[1];
+  fflush(NULL); /* the child must not flush our buffers again */
+  pid = syscall(SYS_clone, (unsigned long)(CLONE_NEWNS | SIGCHLD), NULL, NULL,
+                NULL, NULL);
+  if (pid < 0)
+    return cb_fail_errno(err, "clone (new mount namespace)");
+  if (pid == 0) {
+    rep.step = NULL;
+    if (overlay_child(a, &rep.step) < 0) {
+      rep.errnum = errno;
+      (void)!write(wr, &rep, sizeof(rep));
+      _exit(1);
+    }
+    _exit(0);
+  }
+  cb_closep(&wr);
+  do
+    n = read(rd, &rep, sizeof(rep));
+  while (n < 0 && errno == EINTR);
+  if (n == (ssize_t)sizeof(rep)) {
+    (void)userns_wait((pid_t)pid, NULL);
+    return cb_fail(err, CB_ERR_SYSTEM, rep.errnum, "%s", rep.step);
+  }
+  return (pid_t)pid;
+}
+
+/* Run the overlay child in TOP (in a new user namespace mapped as PLAN,
+   or with PLAN NULL in ours); on failure the reason is in *err.  */
 static int
 try_overlay(const struct userns_plan *plan, const char *top,
             struct cb_error **err)
@@ -251,7 +295,9 @@ try_overlay(const struct userns_plan *plan, const char *top,
 
   if (make_overlay_dirs(top, err) < 0)
     return -1;
-  pid = userns_spawn(plan, CLONE_NEWNS, overlay_child, &a, err);
+  pid = plan != NULL
+            ? userns_spawn(plan, CLONE_NEWNS, overlay_child, &a, err)
+            : spawn_here(&a, err);
   if (pid < 0)
     return -1;
   rc = userns_wait(pid, err);
@@ -260,6 +306,12 @@ try_overlay(const struct userns_plan *plan, const char *top,
                ? -1
                : cb_fail(err, CB_ERR_SYSTEM, 0, "the child exited with %d", rc);
   return 0;
+}
+
+void
+probe_overlay_here(struct probe_result *r, const char *dir)
+{
+  probe_overlay(r, NULL, dir);
 }
 
 void

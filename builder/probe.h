@@ -40,6 +40,11 @@ void probe_mapping(struct probe_result *r, const struct userns_plan *plan);
 void probe_overlay(struct probe_result *r, const struct userns_plan *plan,
                    const char *dir);
 
+/* The same from inside cbuild's user namespace (uid 0 there already): a
+   child in a new mount namespace only.  `cbuild run` asks this when no
+   storage driver is set.  */
+void probe_overlay_here(struct probe_result *r, const char *dir);
+
 /* openat2(2) with RESOLVE_IN_ROOT.  */
 void probe_openat2(struct probe_result *r);
 

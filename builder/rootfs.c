@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "builder/rootfs.h"
+#include "builder/rootfs-internal.h"
+#include "builder/vfs.h"
 #include "common/cleanup.h"
 #include "common/digest.h"
 #include "common/buf.h"
@@ -272,7 +274,7 @@ make_run_dir(struct layer_store *s, char *const *lowers, char **dir,
   fd = open(*dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0 || mkdirat(fd, "upper", 0755) < 0 ||
       mkdirat(fd, "work", 0700) < 0 || mkdirat(fd, "merged", 0755) < 0 ||
-      mkdirat(fd, "l", 0700) < 0)
+      mkdirat(fd, "files", 0755) < 0 || mkdirat(fd, "l", 0700) < 0)
     return cb_fail_errno(err, "cannot set up '%s'", *dir);
   l = openat(fd, "l", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (l < 0)
@@ -322,13 +324,56 @@ rootfs_unpack_image(struct layer_store *s, const struct store_image *img,
   return names;
 }
 
+/* The vfs driver's root: the lowers copied into merged/, and the time
+   from which a file there may have been changed.  */
+static int
+copy_lowers(struct rootfs *rf, struct cb_error **err)
+{
+  cleanup_close int merged = -1, stamp = -1, dir = -1;
+  struct vfs_stats st = { 0, 0, 0, 0, 0 };
+  int *fds = NULL;
+  struct stat sb;
+  int rc;
+
+  if (rootfs_open_lowers(rf, &fds, err) < 0)
+    return -1;
+  merged = open(rf->merged, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (merged < 0) {
+    rootfs_close_lowers(rf, fds);
+    return cb_fail_errno(err, "cannot open '%s'", rf->merged);
+  }
+  rc = vfs_copy_lowers(fds, rf->n_lowers, merged, &st, err);
+  rootfs_close_lowers(rf, fds);
+  if (rc < 0)
+    return -1;
+  if (st.owner_failures > 0 || st.xattrs_skipped > 0)
+    cb_log(CB_LOG_WARN, "vfs: %llu owners and %llu xattrs could not be "
+           "copied", (unsigned long long)st.owner_failures,
+           (unsigned long long)st.xattrs_skipped);
+  cb_log(CB_LOG_DEBUG, "vfs: copied %llu entries, %llu bytes",
+         (unsigned long long)st.entries, (unsigned long long)st.bytes);
+  /* Made after the copy: whatever has a ctime before this one was not
+     touched since.  */
+  dir = open(rf->dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  stamp = dir < 0 ? -1 : openat(dir, "copied", O_WRONLY | O_CREAT | O_EXCL |
+                                O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (stamp < 0 || fstat(stamp, &sb) < 0)
+    return cb_fail_errno(err, "cannot create '%s/copied'", rf->dir);
+  rf->copied = sb.st_ctim;
+  return 0;
+}
+
 int
-rootfs_create(struct layer_store *s, char *const *lowers, struct rootfs *rf,
+rootfs_create(struct layer_store *s, char *const *lowers,
+              enum rootfs_driver driver, struct rootfs *rf,
               struct cb_error **err)
 {
   size_t n = cb_strv_len(lowers);
 
   memset(rf, 0, sizeof(*rf));
+  if (driver != ROOTFS_DRIVER_OVERLAY && driver != ROOTFS_DRIVER_VFS)
+    return cb_fail(err, CB_ERR_USAGE, 0, "rootfs: no storage driver chosen");
+  rf->driver = driver;
   rf->lowers = cb_strv_dup(lowers);
   if (make_run_dir(s, lowers, &rf->dir, err) < 0)
     return -1;
@@ -338,6 +383,10 @@ rootfs_create(struct layer_store *s, char *const *lowers, struct rootfs *rf,
     rf->short_lowers[i] = cb_xasprintf("%zu", i);
   rf->lower_dir = cb_xasprintf("%s/l", rf->dir);
   rf->merged = cb_xasprintf("%s/merged", rf->dir);
+  rf->upper = cb_xasprintf("%s/upper", rf->dir);
+  rf->files = cb_xasprintf("%s/files", rf->dir);
+  if (driver == ROOTFS_DRIVER_VFS)
+    return copy_lowers(rf, err);
   return 0;
 }
 
@@ -350,6 +399,8 @@ rootfs_fill_spec(const struct rootfs *rf, struct sandbox_spec *spec)
   spec->upper = "../upper"; /* relative to LOWER_DIR, like the lowers */
   spec->work = "../work";
   spec->merged = rf->merged;
+  spec->bind_root = rf->driver == ROOTFS_DRIVER_VFS;
+  spec->files_dir = rf->files;
 }
 
 void
@@ -362,6 +413,8 @@ rootfs_remove(struct rootfs *rf)
   cb_strv_free(rf->short_lowers);
   free(rf->lower_dir);
   free(rf->merged);
+  free(rf->upper);
+  free(rf->files);
   memset(rf, 0, sizeof(*rf));
 }
 

@@ -25,6 +25,8 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/log.h"
+#include "common/fs.h"
+#include "common/limits.h"
 #include "common/mem.h"
 #include "common/banned.h"
 
@@ -44,15 +46,25 @@ static const char *const dev_nodes[][2] = {
   { "/dev/urandom", "dev/urandom" }, { "/dev/tty", "dev/tty" },
 };
 
+const char *const sandbox_mount_points[] = {
+  "proc", "dev", "sys", "etc/hosts", "etc/hostname", "etc/resolv.conf", NULL,
+};
+
+/* The generated files of SPEC->files_dir bound onto /etc: name there,
+   mount point, the step for errors.  */
+static const char *const etc_files[][3] = {
+  { "hosts", "etc/hosts", "bind /etc/hosts" },
+  { "hostname", "etc/hostname", "bind /etc/hostname" },
+  { "resolv.conf", "etc/resolv.conf", "bind /etc/resolv.conf" },
+};
+
 /* Everything the child needs, made before clone.  */
 struct sandbox_child {
   const struct sandbox_spec *spec;
   const char *overlay_opts; /* "lowerdir=...,upperdir=...,workdir=..." */
   char *workdir;            /* a writable copy, for creating its parents */
-  const char *hosts;        /* contents of /etc/hosts */
-  const char *hostname_file;
+  char **etc_src;           /* the etc_files' paths in FILES_DIR */
   const char *hostname;
-  bool have_resolv;
   bool have_dev[CB_N_ELEMENTS(dev_nodes)]; /* which the host has */
   const struct confine *confine; /* what the command may do */
   struct sandbox_mounts *mounts; /* RUN --mount, or NULL */
@@ -98,33 +110,84 @@ ensure_dir(const char *name)
   return 0;
 }
 
-/* A fresh regular file NAME (whatever the image had there is replaced)
-   holding TEXT (may be NULL).  */
+/* A fresh empty regular file NAME (whatever was there is replaced).  */
 static int
-replace_file(const char *name, const char *text)
+replace_file(const char *name)
 {
-  size_t len = text != NULL ? strlen(text) : 0, off = 0;
-  int fd, e;
+  int fd;
 
   if (unlink(name) < 0 && errno != ENOENT)
     return -1;
   fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0)
     return -1;
-  while (off < len) {
-    ssize_t n = write(fd, text + off, len - off);
+  return close(fd);
+}
 
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      e = errno;
-      close(fd);
-      errno = e;
+/* Make what the image lacks at the mount point PATH (relative to the cwd,
+   the new root): the directories down to it, then a directory (DIR) or an
+   empty regular file, with fixed modes (0755, 0644) whatever the umask.
+   A file replaces a non-directory of the image (a symlink for
+   /etc/resolv.conf is common); anything else in the way is ENOTDIR or
+   EISDIR, and a symlink is never followed (mount(2) would follow it out
+   of the root).  Whatever is made lands in the upper dir and changes the
+   times of the image's directory it is made in: those are put back, so
+   that the directory overlayfs copied up still looks as in the lower and
+   rootfs_prune_upper() can take both away after the run.  */
+static int
+make_mount_point(const char *path, bool dir)
+{
+  char buf[256];
+  size_t len = strlen(path), plen = 0;
+  struct stat sb, parent;
+  bool made = false, restore = false;
+
+  if (len >= sizeof(buf)) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(buf, path, len + 1);
+  memset(&parent, 0, sizeof(parent));
+  for (char *p = buf;;) {
+    char *slash = strchr(p, '/');
+    bool want_dir = slash != NULL || dir, exists;
+
+    if (slash != NULL)
+      *slash = '\0';
+    exists = lstat(buf, &sb) == 0;
+    if (!exists && errno != ENOENT)
+      return -1;
+    if (exists && S_ISDIR(sb.st_mode) != want_dir) {
+      errno = want_dir ? ENOTDIR : EISDIR;
       return -1;
     }
-    off += (size_t)n;
+    if (!exists || (!want_dir && !S_ISREG(sb.st_mode))) {
+      /* The first thing made: its parent is the image's (or the root).  */
+      if (!made && p != buf) {
+        restore = true;
+        plen = (size_t)(p - buf - 1);
+      }
+      made = true;
+      if (want_dir && (mkdir(buf, 0755) < 0 || chmod(buf, 0755) < 0))
+        return -1;
+      if (!want_dir && (replace_file(buf) < 0 || chmod(buf, 0644) < 0))
+        return -1;
+    } else if (!made) {
+      parent = sb;
+    }
+    if (slash == NULL)
+      break;
+    *slash = '/';
+    p = slash + 1;
   }
-  return close(fd);
+  if (restore) {
+    struct timespec t[2] = { parent.st_atim, parent.st_mtim };
+
+    buf[plen] = '\0';
+    /* Not fatal: at worst the directory stays in the layer.  */
+    (void)utimensat(AT_FDCWD, buf, t, AT_SYMLINK_NOFOLLOW);
+  }
+  return 0;
 }
 
 /* mkdir -p of the absolute PATH (changed in place, then restored).  */
@@ -176,7 +239,7 @@ mount_sys(void)
 {
   const unsigned long ro = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY;
 
-  if (ensure_dir("sys") < 0)
+  if (make_mount_point("sys", true) < 0)
     return;
   if (mount("sysfs", "sys", "sysfs", ro, NULL) == 0)
     return;
@@ -192,7 +255,7 @@ static int
 mount_dev(const struct sandbox_child *c, const char **step)
 {
   *step = "mount /dev";
-  if (ensure_dir("dev") < 0 ||
+  if (make_mount_point("dev", true) < 0 ||
       mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_NOEXEC,
             "mode=755,size=65536k") < 0)
     return -1;
@@ -200,7 +263,7 @@ mount_dev(const struct sandbox_child *c, const char **step)
     if (!c->have_dev[i])
       continue;
     *step = dev_nodes[i][0];
-    if (replace_file(dev_nodes[i][1], NULL) < 0 ||
+    if (replace_file(dev_nodes[i][1]) < 0 ||
         mount(dev_nodes[i][0], dev_nodes[i][1], NULL, MS_BIND, NULL) < 0)
       return -1;
   }
@@ -233,30 +296,32 @@ setup_root(struct sandbox_child *c, const char **step)
   *step = "enter the layer dir";
   if (chdir(spec->lower_dir) < 0)
     return -1;
-  *step = "mount overlay";
-  if (mount("overlay", spec->merged, "overlay", 0, c->overlay_opts) < 0)
-    return -1;
+  if (spec->bind_root) {
+    /* pivot_root wants a mount point.  */
+    *step = "bind the root tree";
+    if (mount(spec->merged, spec->merged, NULL, MS_BIND | MS_REC, NULL) < 0)
+      return -1;
+  } else {
+    *step = "mount overlay";
+    if (mount("overlay", spec->merged, "overlay", 0, c->overlay_opts) < 0)
+      return -1;
+  }
   *step = "enter the new root";
   if (chdir(spec->merged) < 0)
     return -1;
   *step = "mount /proc";
-  if (ensure_dir("proc") < 0 ||
+  if (make_mount_point("proc", true) < 0 ||
       mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
     return -1;
   if (mount_dev(c, step) < 0)
     return -1;
   mount_sys();
-  *step = "write /etc/hosts";
-  if (ensure_dir("etc") < 0 || replace_file("etc/hosts", c->hosts) < 0)
-    return -1;
-  *step = "write /etc/hostname";
-  if (replace_file("etc/hostname", c->hostname_file) < 0)
-    return -1;
-  *step = "bind /etc/resolv.conf";
-  if (c->have_resolv &&
-      (replace_file("etc/resolv.conf", NULL) < 0 ||
-       mount("/etc/resolv.conf", "etc/resolv.conf", NULL, MS_BIND, NULL) < 0))
-    return -1;
+  for (size_t i = 0; i < CB_N_ELEMENTS(etc_files); i++) {
+    *step = etc_files[i][2];
+    if (make_mount_point(etc_files[i][1], false) < 0 ||
+        mount(c->etc_src[i], etc_files[i][1], NULL, MS_BIND, NULL) < 0)
+      return -1;
+  }
   if (c->mounts != NULL && sandbox_mounts_setup(c->mounts, step) < 0)
     return -1;
   *step = "sethostname";
@@ -376,16 +441,85 @@ child_main(struct sandbox_child *c)
 /* The lower dirs relative to LOWER_DIR (the child changes into it), so
    that more layers fit in the one-page option string.  */
 static char *
-overlay_options(const struct sandbox_spec *spec)
+overlay_options(const struct sandbox_spec *spec, struct cb_error **err)
 {
   struct cb_buf b = CB_BUF_INIT;
 
+  /* overlayfs splits its options at ',' and lowerdir at ':'.  */
+  if (strpbrk(spec->upper, ",:\\") != NULL ||
+      strpbrk(spec->work, ",:\\") != NULL)
+    return cb_fail_null(err, CB_ERR_UNSUPPORTED, 0,
+                        "sandbox: the overlay dirs '%s' and '%s' must not "
+                        "contain ',', ':' or '\\' (move the store)",
+                        spec->upper, spec->work);
+  for (size_t i = 0; i < spec->n_lowers; i++)
+    if (strpbrk(spec->lowers[i], ",:\\") != NULL)
+      return cb_fail_null(err, CB_ERR_UNSUPPORTED, 0,
+                          "sandbox: bad lower dir name '%s'", spec->lowers[i]);
   cb_buf_adds(&b, "lowerdir=");
   for (size_t i = 0; i < spec->n_lowers; i++)
     cb_buf_addf(&b, "%s%s", i > 0 ? ":" : "", spec->lowers[i]);
   cb_buf_addf(&b, ",upperdir=%s,workdir=%s,userxattr", spec->upper,
               spec->work);
+  if (b.len >= 4096) {
+    cb_buf_release(&b);
+    return cb_fail_null(err, CB_ERR_UNSUPPORTED, 0,
+                        "sandbox: %zu layers make the overlay options too "
+                        "long", spec->n_lowers);
+  }
   return cb_buf_detach(&b, NULL);
+}
+
+/* Write NAME in DIR_FD holding TEXT.  */
+static int
+write_file_at(int dir_fd, const char *name, const char *text, size_t len,
+              struct cb_error **err)
+{
+  cleanup_close int fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC |
+                                O_NOFOLLOW | O_CLOEXEC, 0644);
+
+  if (fd < 0 || cb_write_all(fd, text, len, err) < 0)
+    return fd < 0 ? cb_fail_errno(err, "sandbox: cannot write '%s'", name)
+                  : cb_wrap(err, "sandbox: '%s'", name);
+  return 0;
+}
+
+/* Write /etc/hosts, /etc/hostname and /etc/resolv.conf for HOSTNAME in
+   SPEC's files_dir and return their paths (as etc_files).  resolv.conf
+   is a copy of the host's (empty when it has none), so that the command
+   may change it, as in Docker, without touching the host's.  */
+static char **
+write_etc_files(const struct sandbox_spec *spec, const char *name,
+                struct cb_error **err)
+{
+  char **paths;
+  cleanup_close int dir = open(spec->files_dir,
+                               O_PATH | O_DIRECTORY | O_CLOEXEC);
+  cleanup_free char *hosts = NULL, *hostname = NULL, *resolv = NULL;
+  struct cb_error *e = NULL;
+  size_t resolv_len = 0;
+
+  if (dir < 0)
+    return cb_fail_null(err, CB_ERR_SYSTEM, errno,
+                        "sandbox: cannot open '%s'", spec->files_dir);
+  hosts = cb_xasprintf("127.0.0.1\tlocalhost %s\n"
+                       "::1\tlocalhost ip6-localhost ip6-loopback\n",
+                       name);
+  hostname = cb_xasprintf("%s\n", name);
+  if (cb_read_file_at(AT_FDCWD, "/etc/resolv.conf", CB_MAX_RESOLV_CONF,
+                      &resolv, &resolv_len, &e) < 0) {
+    cb_error_free(e);
+    resolv_len = 0;
+  }
+  if (write_file_at(dir, "hosts", hosts, strlen(hosts), err) < 0 ||
+      write_file_at(dir, "hostname", hostname, strlen(hostname), err) < 0 ||
+      write_file_at(dir, "resolv.conf", resolv != NULL ? resolv : "",
+                    resolv_len, err) < 0)
+    return NULL;
+  paths = cb_xcalloc(CB_N_ELEMENTS(etc_files) + 1, sizeof(char *));
+  for (size_t i = 0; i < CB_N_ELEMENTS(etc_files); i++)
+    paths[i] = cb_xasprintf("%s/%s", spec->files_dir, etc_files[i][0]);
+  return paths;
 }
 
 static volatile sig_atomic_t sandbox_pid;
@@ -483,8 +617,8 @@ int
 sandbox_run(const struct sandbox_spec *spec, int *status,
             struct cb_error **err)
 {
-  cleanup_free char *opts = NULL, *workdir = NULL, *hosts = NULL,
-                    *hostname_file = NULL;
+  cleanup_free char *opts = NULL, *workdir = NULL;
+  cleanup_strv char **etc_src = NULL;
   cleanup_close int rep_r = -1, rep_w = -1;
   CB_CLEANUP(confine_release) struct confine cf = { 0 };
   cleanup_sandbox_mounts struct sandbox_mounts *mounts = NULL;
@@ -499,36 +633,24 @@ sandbox_run(const struct sandbox_spec *spec, int *status,
   long pid;
 
   *status = 0;
-  if (spec->n_lowers == 0 || spec->argv == NULL || spec->argv[0] == NULL ||
-      spec->workdir == NULL || spec->workdir[0] != '/')
+  if ((!spec->bind_root && spec->n_lowers == 0) || spec->argv == NULL ||
+      spec->argv[0] == NULL || spec->workdir == NULL ||
+      spec->workdir[0] != '/' || spec->files_dir == NULL)
     return cb_fail(err, CB_ERR_USAGE, 0,
-                   "sandbox: need layers, a command and an absolute workdir");
-  /* overlayfs splits its options at ',' and lowerdir at ':'.  */
-  if (strpbrk(spec->upper, ",:\\") != NULL ||
-      strpbrk(spec->work, ",:\\") != NULL)
-    return cb_fail(err, CB_ERR_UNSUPPORTED, 0,
-                   "sandbox: the overlay dirs '%s' and '%s' must not contain "
-                   "',', ':' or '\\' (move the store)", spec->upper,
-                   spec->work);
-  for (size_t i = 0; i < spec->n_lowers; i++)
-    if (strpbrk(spec->lowers[i], ",:\\") != NULL)
-      return cb_fail(err, CB_ERR_UNSUPPORTED, 0,
-                     "sandbox: bad lower dir name '%s'", spec->lowers[i]);
+                   "sandbox: need layers, a command, an absolute workdir "
+                   "and a files dir");
   memset(&c, 0, sizeof(c));
   c.spec = spec;
   c.hostname = spec->hostname != NULL ? spec->hostname : "cbuild";
-  c.overlay_opts = opts = overlay_options(spec);
-  if (strlen(opts) >= 4096)
-    return cb_fail(err, CB_ERR_UNSUPPORTED, 0,
-                   "sandbox: %zu layers make the overlay options too long",
-                   spec->n_lowers);
+  if (!spec->bind_root) {
+    c.overlay_opts = opts = overlay_options(spec, err);
+    if (opts == NULL)
+      return -1;
+  }
   c.workdir = workdir = cb_xstrdup(spec->workdir);
-  c.hosts = hosts =
-      cb_xasprintf("127.0.0.1\tlocalhost %s\n"
-                   "::1\tlocalhost ip6-localhost ip6-loopback\n",
-                   c.hostname);
-  c.hostname_file = hostname_file = cb_xasprintf("%s\n", c.hostname);
-  c.have_resolv = access("/etc/resolv.conf", R_OK) == 0;
+  c.etc_src = etc_src = write_etc_files(spec, c.hostname, err);
+  if (etc_src == NULL)
+    return -1;
   /* A host without /dev/tty (some CI containers) gets a /dev without.  */
   for (size_t i = 0; i < CB_N_ELEMENTS(dev_nodes); i++) {
     struct stat sb;

@@ -67,6 +67,13 @@ struct sandbox_spec {
   const char *upper; /* empty dir, on the same filesystem as WORK (may be */
   const char *work;  /* relative to LOWER_DIR); empty dir for overlayfs */
   const char *merged; /* empty dir to mount the overlay on */
+  /* MERGED already holds the root tree (the vfs driver): it is bound onto
+     itself, and LOWERS, UPPER and WORK are not used.  */
+  bool bind_root;
+  /* An empty dir outside MERGED where /etc/hosts, /etc/hostname and
+     /etc/resolv.conf are written, to be bound into the root: generated
+     files do not belong in the upper dir.  */
+  const char *files_dir;
   char **argv;         /* the command; argv[0] is looked up in ENVP's PATH */
   char **envp;
   const char *workdir;  /* absolute; created when missing */
@@ -82,6 +89,13 @@ struct sandbox_spec {
   const struct sandbox_mount *mounts; /* RUN --mount; borrowed */
   size_t n_mounts;
 };
+
+/* The paths (relative to the root) the sandbox mounts on, NULL-terminated.
+   Where the image lacks one it is made (a directory, or an empty file for
+   the /etc files, and the directories above it), and the times of the
+   directory it was made in are put back, so that after the run
+   rootfs_prune_upper() can take them out of the upper dir again.  */
+extern const char *const sandbox_mount_points[];
 
 /* Run SPEC and wait for it.  Returns 0 with *STATUS the command's exit
    status (128 + N when killed by signal N).  On failure returns -1 with

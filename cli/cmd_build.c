@@ -60,6 +60,10 @@ static const char usage[] =
   "      --timestamp SECONDS  clamp file times and set every 'created' to\n"
   "                           this (default: $SOURCE_DATE_EPOCH when set)\n"
   "      --compression ALGO   gzip (default) or zstd for new layers\n"
+  "      --storage-driver overlay|vfs|auto\n"
+  "                           how RUN, COPY and ADD see the image so far\n"
+  "                           (default auto: overlay where it works; also\n"
+  "                           $CBUILD_STORAGE_DRIVER)\n"
   "      --secret id=ID[,src=FILE|env=VAR]\n"
   "                           a secret for RUN --mount=type=secret; it never\n"
   "                           enters a layer, the cache key or the log\n";
@@ -262,6 +266,9 @@ build_opt(void *data, int id, const char *arg, struct cb_error **err)
     return 0;
   case 'o':
     return add_output(o, arg, err);
+  case 'd':
+    o->bo.storage_driver = arg;
+    return 0;
   case 'l':
     if (strchr(arg, '=') == NULL || arg[0] == '=')
       return cli_usage_error(&cli_cmd_build, err,
@@ -444,6 +451,7 @@ run(int argc, char **argv, struct cb_error **err)
     { "secret", 0, true, 'S' },
     { "plan", 0, false, 'D' },
     { "output", 'o', true, 'o' },
+    { "storage-driver", 0, true, 'd' },
     { NULL, 0, false, 0 },
   };
   struct build_cli o;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "builder/probe.h"
+#include "builder/rootfs.h"
 #include "builder/userns.h"
 #include "cli/cli.h"
 #include "cli/cli_store.h"
@@ -24,7 +25,9 @@ static const char usage[] =
   "newgidmap, an overlay mount (userxattr) inside a user namespace next\n"
   "to the store, openat2, seccomp and the cgroup version.  One line each,\n"
   "yes or no and why, then the id mapping and storage driver cbuild will\n"
-  "use.  Exits 0 when the checks ran, whatever they found.\n"
+  "use, and why: CBUILD_STORAGE_DRIVER when set, else overlay when the\n"
+  "overlay check passes, else vfs.  Exits 0 when the checks ran, whatever\n"
+  "they found.\n"
   "\n"
   "  --root DIR           the store whose file system the overlay check uses\n"
   "  --format text|json   output format (default text)\n";
@@ -62,6 +65,31 @@ overlay_dir(void)
   return cb_xstrdup(tmp != NULL && tmp[0] == '/' ? tmp : "/tmp");
 }
 
+/* The storage driver `cbuild run` would use, as rootfs_driver_choose()
+   decides it, from the overlay check OVL.  */
+static void
+pick_storage(struct doctor *d, const struct probe_result *ovl)
+{
+  struct cb_error *err = NULL;
+  enum rootfs_driver req, got;
+  const char *source = NULL;
+  char *why = NULL;
+
+  if (rootfs_driver_requested(NULL, NULL, &req, &source, &err) < 0) {
+    cleanup_free char *text = cb_error_text(err);
+    cleanup_free char *auto_why = NULL;
+
+    cb_error_free(err);
+    got = rootfs_driver_decide(ROOTFS_DRIVER_AUTO, NULL, ovl->ok, ovl->detail,
+                               &auto_why);
+    why = cb_xasprintf("%s; %s", text, auto_why);
+  } else {
+    got = rootfs_driver_decide(req, source, ovl->ok, ovl->detail, &why);
+  }
+  d->storage = cb_xstrdup(rootfs_driver_name(got));
+  d->storage_why = why;
+}
+
 static void
 run_checks(struct doctor *d, const struct userns_plan *plan)
 {
@@ -82,9 +110,7 @@ run_checks(struct doctor *d, const struct userns_plan *plan)
   probe_cgroup(&d->r[d->n++]);
   if (map->ok)
     d->userns = userns_plan_describe(plan);
-  d->storage = cb_xstrdup(ovl->ok ? "overlay" : "vfs");
-  d->storage_why = ovl->ok ? cb_xstrdup("overlay works in a user namespace")
-                           : cb_xasprintf("overlay: %s", ovl->detail);
+  pick_storage(d, ovl);
 }
 
 static void
@@ -99,9 +125,7 @@ print_text(const struct doctor *d)
   else
     printf("%-22s no user namespace (see above); storage driver: %s",
            "cbuild will use", d->storage);
-  if (strcmp(d->storage, "overlay") != 0)
-    printf(" (%s)", d->storage_why);
-  printf("\n");
+  printf(" (%s)\n", d->storage_why);
 }
 
 static void

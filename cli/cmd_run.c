@@ -30,6 +30,7 @@ static const char usage[] =
   "usage: cbuild run [--root DIR] [--rm] [-e KEY=VALUE]... [-u USER[:GROUP]]\n"
   "                  [-w DIR] [--network host|none] [--mount SPEC]...\n"
   "                  [--secret id=ID,src=FILE|env=VAR]...\n"
+  "                  [--storage-driver overlay|vfs|auto]\n"
   "                  IMAGE [COMMAND [ARG...]]\n"
   "\n"
   "Run COMMAND in IMAGE, rootless: in cbuild's user namespace, with mount,\n"
@@ -56,7 +57,19 @@ static const char usage[] =
   "                           the store (cache/mounts/)\n"
   "  --secret id=ID,src=FILE|env=VAR\n"
   "                           a secret for type=secret mounts: kept in\n"
-  "                           memory and on a tmpfs, never in the store\n";
+  "                           memory and on a tmpfs, never in the store\n"
+
+  "  --storage-driver NAME    overlay (a mount of the layers), vfs (a copy\n"
+  "                           of them, for hosts without overlay in a user\n"
+  "                           namespace) or auto (default: overlay when\n"
+  "                           `cbuild doctor`'s check passes); the variable\n"
+  "                           CBUILD_STORAGE_DRIVER sets it too\n"
+  "\n"
+  "For debugging:\n"
+  "  --keep-upper DIR         after the command, move what it changed to DIR\n"
+  "                           (new, on the store's file system) as the layer\n"
+  "                           would be made of it: an overlay upper dir, with\n"
+  "                           char 0/0 whiteouts and user.overlay.opaque=y\n";
 
 struct run_opts {
   char **env; /* -e, in order; borrowed strings */
@@ -68,6 +81,8 @@ struct run_opts {
   size_t n_mounts;
   char **secrets; /* --secret; borrowed strings */
   size_t n_secrets;
+  const char *driver;     /* --storage-driver, or NULL */
+  const char *keep_upper; /* --keep-upper, or NULL */
   int first; /* index of IMAGE */
 };
 
@@ -174,6 +189,18 @@ parse_opts(int argc, char **argv, struct run_opts *o, struct cb_error **err)
       if ((v = opt_value(argc, argv, &i, "--secret", err)) == NULL)
         return -1;
       opt_push(&o->secrets, &o->n_secrets, v);
+    } else if (opt_is(a, NULL, "--storage-driver")) {
+      enum rootfs_driver d;
+
+      if ((o->driver = opt_value(argc, argv, &i, "--storage-driver", err)) ==
+          NULL)
+        return -1;
+      if (rootfs_driver_parse(o->driver, "--storage-driver", &d, err) < 0)
+        return -1;
+    } else if (opt_is(a, NULL, "--keep-upper")) {
+      if ((o->keep_upper = opt_value(argc, argv, &i, "--keep-upper", err)) ==
+          NULL)
+        return -1;
     } else if (opt_is(a, NULL, "--root")) {
       if ((cli_root = opt_value(argc, argv, &i, "--root", err)) == NULL)
         return -1;
@@ -316,6 +343,36 @@ env_wipe(char **envp)
   cb_strv_free(envp);
 }
 
+/* The storage driver for the run; a note when the probe chose vfs.  */
+static int
+pick_driver(struct layer_store *s, const struct run_opts *o,
+            enum rootfs_driver *driver, struct cb_error **err)
+{
+  cleanup_free char *why = NULL;
+  int rc = rootfs_driver_choose(s, o->driver, "--storage-driver", driver,
+                                &why, err);
+
+  if (rc > 0 && *driver == ROOTFS_DRIVER_VFS)
+    cb_log(CB_LOG_WARN, "using the vfs storage driver (slower: the image "
+           "is copied): %s", why);
+  return rc < 0 ? -1 : 0;
+}
+
+/* --keep-upper: the run's changes as a layer would take them, moved to
+   DIR.  */
+static int
+keep_upper(struct rootfs *rf, const char *dir, struct cb_error **err)
+{
+  if (rootfs_finish_upper(rf, sandbox_mount_points, err) < 0)
+    return -1;
+  if (rename(rf->upper, dir) < 0)
+    return cb_fail_errno(err, "--keep-upper: cannot move the upper dir to "
+                         "'%s'%s", dir,
+                         errno == EXDEV ? " (not on the store's file system)"
+                                        : "");
+  return 0;
+}
+
 /* Inside the namespace: unpack, set up and run.  */
 static int
 run_image(const struct run_opts *o, char **cmd, int n_cmd, int *status,
@@ -329,6 +386,7 @@ run_image(const struct run_opts *o, char **cmd, int n_cmd, int *status,
   struct build_secrets secrets = { NULL, 0 };
   struct run_mounts rm;
   struct rootfs rf = { 0 };
+  enum rootfs_driver driver;
   struct sandbox_spec spec;
   struct store_image img;
   const char *user, *wd;
@@ -375,7 +433,8 @@ run_image(const struct run_opts *o, char **cmd, int n_cmd, int *status,
     goto out;
   for (size_t i = 0; rm.env != NULL && rm.env[i] != NULL; i++)
     env_set(&envp, &n_env, rm.env[i]);
-  if (rootfs_create(s, lowers, &rf, err) < 0)
+  if (pick_driver(s, o, &driver, err) < 0 ||
+      rootfs_create(s, lowers, driver, &rf, err) < 0)
     goto out;
   rootfs_fill_spec(&rf, &spec);
   spec.mounts = rm.mounts;
@@ -387,6 +446,9 @@ run_image(const struct run_opts *o, char **cmd, int n_cmd, int *status,
   spec.in_fd = -1;
   spec.out_fd = -1;
   rc = sandbox_run(&spec, status, err);
+  if (rc == 0 && o->keep_upper != NULL &&
+      keep_upper(&rf, o->keep_upper, err) < 0)
+    rc = -1;
 out:
   rootfs_remove(&rf);
   run_mounts_release(&rm);

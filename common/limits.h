@@ -38,4 +38,8 @@
    larger one is refused, and the cache starts empty.  */
 #define CB_MAX_HASH_CACHE_FILE (512u * 1024 * 1024)
 
+/* The host's /etc/resolv.conf, copied into the sandbox: a larger one is
+   not copied (the sandbox gets an empty one).  */
+#define CB_MAX_RESOLV_CONF (64u * 1024)
+
 #endif

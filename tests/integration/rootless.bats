@@ -238,7 +238,7 @@ DOCTOR_CHECKS=("user namespaces" "subuid range" "subgid range" "newuidmap"
     export CBUILD_SUBUID_FILE=$TESTDIR/subuid
     run_cbuild doctor --root "$TESTDIR/store"
     assert "$output" =~ "id mapping +no: newuidmap: exit [0-9]+: "
-    assert "$output" =~ "storage driver: vfs \(overlay: newuidmap: exit"
+    assert "$output" =~ "storage driver: vfs \(overlay does not work in a user namespace here: newuidmap: exit"
 }
 
 @test "doctor --format json: every check with name, ok and detail" {

@@ -18,6 +18,14 @@ setup() {
     import_base
 }
 
+# meson runs this file a second time with CBUILD_STORAGE_DRIVER=vfs.
+@test "run: with CBUILD_STORAGE_DRIVER=vfs the root is a copy, not an overlay" {
+    [ "${CBUILD_STORAGE_DRIVER:-}" = vfs ] || skip "checked in the vfs run of this file"
+    run_cbuild run base:1 awk '$5 == "/" {print $9}' /proc/self/mountinfo
+    assert "$output" != ""
+    assert "$output" != "overlay"
+}
+
 @test "run: a command prints to our stdout" {
     run_cbuild run base:1 /bin/busybox echo ok
     assert "$output" == "ok"
