@@ -525,10 +525,10 @@ static const char *const masked_paths[] = {
 
 /* Read-only for everybody: sysctls, the magic SysRq key (a write there
    can reboot the host when cbuild runs as real root), IRQ and bus
-   settings; and the host's resolv.conf, which we bind in.  */
+   settings.  /etc/resolv.conf is a copy in the run dir: writable, as in
+   a Docker container, and thrown away.  */
 static const char *const readonly_paths[] = {
-  "/proc/bus",           "/proc/fs",         "/proc/irq", "/proc/sys",
-  "/proc/sysrq-trigger", "/etc/resolv.conf",
+  "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 };
 
 int
