@@ -416,7 +416,7 @@ static void
 test_stubs(void)
 {
   static const char *const dirs[] = { "l", "l/0", "l/0/bin", "l/0/tmp",
-                                      "upper", "work", "merged" };
+                                      "upper", "work", "merged", "files" };
   char *argv[] = { "/bin/busybox", "sh", "-c",
                    "test -d /a/b/c && test -d /tmp/x && "
                    "test \"$(/bin/busybox cat /run/secrets/s)\" = data && "
@@ -429,6 +429,7 @@ test_stubs(void)
   struct cb_error *err = NULL;
   cleanup_free char *lower = cb_xasprintf("%s/l", top);
   cleanup_free char *merged = cb_xasprintf("%s/merged", top);
+  cleanup_free char *files = cb_xasprintf("%s/files", top);
   const struct timespec old[2] = { { 1000, 0 }, { 2000, 0 } };
   struct stat sb;
   int status = -1;
@@ -462,6 +463,7 @@ test_stubs(void)
   spec.upper = "../upper";
   spec.work = "../work";
   spec.merged = merged;
+  spec.files_dir = files;
   spec.argv = argv;
   spec.envp = envp;
   spec.workdir = "/";
