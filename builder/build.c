@@ -611,6 +611,7 @@ build_all(struct build *b, struct build_result *res, struct cb_error **err)
   for (size_t i = 0; i < b->ep->norder; i++)
     b->nsteps += (int)b->ep->stages[b->ep->order[i]].stage->ninstrs;
   b->stages = cb_xcalloc(b->ep->nstages, sizeof(*b->stages));
+  rootfs_clean_stale(b->s);
   if (pick_driver(b, err) < 0)
     return -1;
   for (size_t i = 0; i < b->ep->norder; i++)

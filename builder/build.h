@@ -28,6 +28,8 @@ struct build_opts {
   size_t ntags;
   char *const *labels;    /* --label KEY=VALUE */
   size_t nlabels;
+  char *const *annotations; /* --annotation KEY=VALUE, on the manifest */
+  size_t nannotations;
   bool no_cache;
   bool network_none;      /* --network none for every RUN */
   enum progress_mode progress;

@@ -118,6 +118,25 @@ apply_labels(struct build *b, json_t *cfg, struct cb_error **err)
   return oci_config_set(cfg, "Labels", labels, err);
 }
 
+/* --annotation KEY=VALUE on the manifest (the OCI place for them; docker
+   build puts them there too).  */
+static void
+apply_annotations(struct build *b, struct oci_manifest *m)
+{
+  if (b->o->nannotations == 0)
+    return;
+  if (m->annotations == NULL)
+    m->annotations = json_object();
+  for (size_t i = 0; i < b->o->nannotations; i++) {
+    const char *kv = b->o->annotations[i];
+    size_t klen = strcspn(kv, "=");
+    cleanup_free char *k = cb_xstrndup(kv, klen);
+
+    json_object_set_new(m->annotations, k,
+                        json_string(kv[klen] ? kv + klen + 1 : ""));
+  }
+}
+
 static int
 put_image(struct build *b, struct stage_image *si, struct build_result *res,
           struct cb_error **err)
@@ -132,6 +151,7 @@ put_image(struct build *b, struct stage_image *si, struct build_result *res,
     return -1;
   oci_manifest_set_config(si->img.manifest, &cd);
   oci_descriptor_release(&cd);
+  apply_annotations(b, si->img.manifest);
   mtext = oci_manifest_serialize(si->img.manifest, &mlen);
   res->manifest_size = mlen;
   return layer_store_put_blob(b->s, mtext, mlen, &res->manifest, err);

@@ -340,7 +340,9 @@ scratch_open(struct prep *p, struct cb_error **err)
   if (mkdirat(root, "run", 0700) < 0 && errno != EEXIST)
     return cb_fail_errno(err, "store '%s': cannot create 'run'",
                          layer_store_root(p->s));
-  dir = cb_xasprintf("%s/run/m-XXXXXX", layer_store_root(p->s));
+  /* Named like the run dirs, for rootfs_clean_stale().  */
+  dir = cb_xasprintf("%s/run/m%ld-XXXXXX", layer_store_root(p->s),
+                     (long)getpid());
   if (mkdtemp(dir) == NULL) {
     int e = errno;
 

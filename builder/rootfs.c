@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,7 +263,10 @@ make_run_dir(struct layer_store *s, char *const *lowers, char **dir,
   if (mkdirat(root, "run", 0700) < 0 && errno != EEXIST)
     return cb_fail_errno(err, "store '%s': cannot create 'run'",
                          layer_store_root(s));
-  *dir = cb_xasprintf("%s/run/XXXXXX", layer_store_root(s));
+  /* The pid in the name lets rootfs_clean_stale() find the dirs of
+     runs that were killed.  */
+  *dir = cb_xasprintf("%s/run/%ld-XXXXXX", layer_store_root(s),
+                      (long)getpid());
   if (mkdtemp(*dir) == NULL) {
     int e = errno;
 
@@ -447,4 +451,42 @@ rootfs_umount(const struct rootfs *rf)
 {
   if (rf->merged != NULL)
     umount2(rf->merged, MNT_DETACH);
+}
+
+/* Whether NAME ("<pid>-XXXXXX" or "m<pid>-XXXXXX") names a process that
+   is gone.  */
+static bool
+run_dir_is_stale(const char *name)
+{
+  const char *p = name[0] == 'm' ? name + 1 : name;
+  char *end = NULL;
+  long pid = strtol(p, &end, 10);
+
+  if (end == p || *end != '-' || pid <= 0)
+    return false;
+  return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+void
+rootfs_clean_stale(struct layer_store *s)
+{
+  cleanup_close int run = openat(layer_store_root_fd(s), "run",
+                                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                                 O_CLOEXEC);
+  cleanup_strv char **names = NULL;
+  struct cb_error *e = NULL;
+
+  if (run < 0 || (names = cb_list_dir(run, &e)) == NULL) {
+    cb_error_free(e);
+    return;
+  }
+  for (size_t i = 0; names[i] != NULL; i++) {
+    if (!run_dir_is_stale(names[i]))
+      continue;
+    if (cb_remove_tree_at(run, names[i], &e) < 0) {
+      cb_log(CB_LOG_DEBUG, "run/%s: %s", names[i], e->msg);
+      cb_error_free(e);
+      e = NULL;
+    }
+  }
 }

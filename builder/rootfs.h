@@ -123,6 +123,10 @@ int rootfs_prune_upper(struct rootfs *rf, const char *const *mount_points,
 int rootfs_finish_upper(struct rootfs *rf, const char *const *mount_points,
                         struct cb_error **err);
 
+/* Remove the run dirs of cbuild processes that are gone (killed in the
+   middle of a run), and their scratch dirs.  Best effort.  */
+void rootfs_clean_stale(struct layer_store *s);
+
 /* Remove the run dir (when made) and free RF's fields.  */
 void rootfs_remove(struct rootfs *rf);
 

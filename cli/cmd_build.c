@@ -45,6 +45,8 @@ static const char usage[] =
   "      --target STAGE       build up to this stage\n"
   "      --no-cache           run every step again\n"
   "      --label KEY=VALUE    add a label to the image (repeatable)\n"
+  "      --annotation KEY=VALUE\n"
+  "                           add an annotation to the manifest (repeatable)\n"
   "      --network MODE       host (default) or none, for every RUN\n"
   "      --platform OS/ARCH   only this host's platform for now\n"
   "      --progress MODE      auto, plain, tty or json (to stderr)\n"
@@ -81,6 +83,8 @@ struct build_cli {
   size_t ntags;
   char **labels; /* borrowed from argv */
   size_t nlabels;
+  char **annotations; /* borrowed from argv */
+  size_t nannotations;
   const char *file;
   const char *target;
   const char *iidfile;
@@ -100,6 +104,7 @@ build_cli_release(struct build_cli *o)
     free(o->tags[i]);
   free(o->tags);
   free(o->labels);
+  free(o->annotations);
   shell_env_release(&o->build_args);
   build_secrets_release(&o->secrets);
   for (size_t i = 0; i < o->noutputs; i++)
@@ -230,6 +235,19 @@ set_mode(struct build_cli *o, int id, const char *arg, struct cb_error **err)
   }
 }
 
+/* KEY=VALUE for --label and --annotation.  */
+static int
+add_pair(char ***v, size_t *n, const char *opt, const char *arg,
+         struct cb_error **err)
+{
+  if (strchr(arg, '=') == NULL || arg[0] == '=')
+    return cli_usage_error(&cli_cmd_build, err, "%s needs KEY=VALUE, not "
+                           "'%s'", opt, arg);
+  *v = cb_xreallocarray(*v, *n + 1, sizeof(**v));
+  (*v)[(*n)++] = (char *)arg;
+  return 0;
+}
+
 static int
 build_opt(void *data, int id, const char *arg, struct cb_error **err)
 {
@@ -270,13 +288,10 @@ build_opt(void *data, int id, const char *arg, struct cb_error **err)
     o->bo.storage_driver = arg;
     return 0;
   case 'l':
-    if (strchr(arg, '=') == NULL || arg[0] == '=')
-      return cli_usage_error(&cli_cmd_build, err,
-                             "--label needs KEY=VALUE, not '%s'", arg);
-    o->labels = cb_xreallocarray(o->labels, o->nlabels + 1,
-                                 sizeof(*o->labels));
-    o->labels[o->nlabels++] = (char *)arg;
-    return 0;
+    return add_pair(&o->labels, &o->nlabels, "--label", arg, err);
+  case 'A':
+    return add_pair(&o->annotations, &o->nannotations, "--annotation", arg,
+                    err);
   default:
     return set_mode(o, id, arg, err);
   }
@@ -427,6 +442,8 @@ start(struct build_cli *o, const char *dir, struct cb_error **err)
   o->bo.ntags = o->ntags;
   o->bo.labels = o->labels;
   o->bo.nlabels = o->nlabels;
+  o->bo.annotations = o->annotations;
+  o->bo.nannotations = o->nannotations;
   o->bo.secrets = &o->secrets;
   return build(o, err);
 }
@@ -444,6 +461,7 @@ run(int argc, char **argv, struct cb_error **err)
     { "iidfile", 0, true, 'i' },
     { "platform", 0, true, 'p' },
     { "label", 0, true, 'l' },
+    { "annotation", 0, true, 'A' },
     { "progress", 0, true, 'P' },
     { "network", 0, true, 'n' },
     { "compression", 0, true, 'C' },

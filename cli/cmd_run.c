@@ -433,6 +433,7 @@ run_image(const struct run_opts *o, char **cmd, int n_cmd, int *status,
     goto out;
   for (size_t i = 0; rm.env != NULL && rm.env[i] != NULL; i++)
     env_set(&envp, &n_env, rm.env[i]);
+  rootfs_clean_stale(s);
   if (pick_driver(s, o, &driver, err) < 0 ||
       rootfs_create(s, lowers, driver, &rf, err) < 0)
     goto out;
