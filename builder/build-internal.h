@@ -87,6 +87,19 @@ int step_cache_lookup(struct step *st, const struct cb_digest *key,
 int step_commit(struct step *st, const struct cb_digest *key,
                 const struct cache_record *rec, struct cb_error **err);
 
+/* What a step does on a cache miss: fill *REC with its result.  */
+typedef int (*step_exec_fn)(struct step *st, void *data,
+                            struct cache_record *rec, struct cb_error **err);
+
+/* A step through the cache: the key from EXTRA, a lookup (INFO, stolen,
+   says what the step saw, for the next miss's reason), FN on a miss
+   (UNCACHEABLE: always a miss, e.g. a URL without --checksum) and the
+   record kept, then the result applied to the stage.  Errors of FN are
+   prefixed with the Dockerfile's name, line and instruction.  */
+int step_through_cache(struct step *st, char *const *extra, json_t *info,
+                       bool uncacheable, step_exec_fn fn, void *data,
+                       struct cb_error **err);
+
 /* --- commit.c --- */
 
 /* The hex diff_ids of the stage image, top first, every one unpacked.  */

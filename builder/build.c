@@ -214,6 +214,36 @@ step_commit(struct step *st, const struct cb_digest *key,
   return 0;
 }
 
+int
+step_through_cache(struct step *st, char *const *extra, json_t *info,
+                   bool uncacheable, step_exec_fn fn, void *data,
+                   struct cb_error **err)
+{
+  struct cache_record rec;
+  struct cb_digest key;
+  int rc;
+
+  step_key(st, extra, &key);
+  memset(&rec, 0, sizeof(rec));
+  rec.info = info;
+  if (uncacheable)
+    st->b->cache_broken = true;
+  rc = step_cache_lookup(st, &key, &rec, err);
+  if (rc == 0) {
+    rc = fn(st, data, &rec, err);
+    if (rc < 0) {
+      cache_record_release(&rec);
+      return cb_wrap(err, "%s:%d: %s", st->b->file, st->in->line,
+                     st->in->node->original);
+    }
+    rc = layer_store_cache_put(st->b->s, &key, &rec, err);
+  }
+  if (rc >= 0)
+    rc = step_commit(st, &key, &rec, err);
+  cache_record_release(&rec);
+  return rc < 0 ? -1 : 0;
+}
+
 /* --- the base image --- */
 
 static void
@@ -624,37 +654,92 @@ build_all(struct build *b, struct build_result *res, struct cb_error **err)
   return 0;
 }
 
+/* What a build reads before anything runs: the context, the Dockerfile
+   parsed and checked, and the plan.  */
+struct loaded {
+  struct build_context *ctx;
+  char *text;
+  struct dockerfile *df;
+  struct build_plan *plan;
+  struct exec_plan *ep;
+};
+
+static void
+loaded_release(struct loaded *l)
+{
+  exec_plan_free(l->ep);
+  build_plan_free(l->plan);
+  dockerfile_free(l->df);
+  free(l->text);
+  build_context_free(l->ctx);
+}
+
+static int
+load(const struct build_opts *o, struct loaded *l, struct cb_error **err)
+{
+  size_t len = 0;
+
+  memset(l, 0, sizeof(*l));
+  l->ctx = build_context_open(o->context, o->dockerfile, &l->text, &len, err);
+  if (l->ctx == NULL ||
+      dockerfile_parse(l->ctx->dockerfile_name, l->text, len, &l->df, err) < 0)
+    return -1;
+  for (char **w = l->df->warnings; w != NULL && *w != NULL; w++)
+    cb_log(CB_LOG_WARN, "%s:%s", l->ctx->dockerfile_name, *w);
+  if (build_plan_new(l->df, &l->plan, err) < 0 ||
+      exec_plan_new(l->plan, o->build_args, o->target, &l->ep, err) < 0)
+    return -1;
+  return 0;
+}
+
+int
+build_print_plan(const struct build_opts *o, FILE *out, struct cb_error **err)
+{
+  struct loaded l;
+  const struct build_context *ctx;
+  size_t n;
+  int rc = load(o, &l, err);
+
+  if (rc == 0) {
+    ctx = l.ctx;
+    n = ignore_matcher_count(ctx->ignore);
+    fprintf(out, "context: %s\ndockerfile: %s\n", ctx->dir,
+            ctx->dockerfile_name);
+    fprintf(out, "dockerignore: %s (%zu pattern%s)\n",
+            ctx->ignore_name ? ctx->ignore_name : "none", n,
+            n == 1 ? "" : "s");
+    for (size_t i = 0; i < o->ntags; i++)
+      fprintf(out, "tag: %s\n", o->tags[i]);
+    exec_plan_print(l.ep, out);
+  }
+  loaded_release(&l);
+  return rc;
+}
+
 int
 build_image(struct layer_store *s, const struct build_opts *o,
             struct build_result *res, struct cb_error **err)
 {
-  cleanup_build_context struct build_context *ctx = NULL;
-  cleanup_dockerfile struct dockerfile *df = NULL;
-  cleanup_build_plan struct build_plan *plan = NULL;
-  cleanup_free char *text = NULL;
+  struct loaded l;
   struct build b;
-  size_t len = 0;
   int rc;
 
   memset(&b, 0, sizeof(b));
   memset(res, 0, sizeof(*res));
-  ctx = build_context_open(o->context, o->dockerfile, &text, &len, err);
-  if (ctx == NULL)
+  if (load(o, &l, err) < 0) {
+    loaded_release(&l);
     return -1;
-  if (dockerfile_parse(ctx->dockerfile_name, text, len, &df, err) < 0)
-    return -1;
-  for (char **w = df->warnings; w != NULL && *w != NULL; w++)
-    cb_log(CB_LOG_WARN, "%s:%s", ctx->dockerfile_name, *w);
-  if (build_plan_new(df, &plan, err) < 0 ||
-      exec_plan_new(plan, o->build_args, o->target, &b.ep, err) < 0)
-    return -1;
+  }
   b.s = s;
   b.o = o;
-  b.ctx = ctx;
-  b.file = ctx->dockerfile_name;
+  b.ctx = l.ctx;
+  b.file = l.ctx->dockerfile_name;
+  b.ep = l.ep;
+  l.ep = NULL; /* build_release frees it */
   b.progress = progress_new(o->progress, stderr);
   b.hash_cache = hash_cache_load(s);
   rc = build_all(&b, res, err);
   build_release(&b);
+  loaded_release(&l);
   return rc;
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "builder/progress.h"
 #include "common/digest.h"
@@ -45,6 +46,11 @@ struct build_result {
   uint64_t manifest_size;
   unsigned steps, cached;    /* steps run and cache hits among them */
 };
+
+/* --plan: the context, the Dockerfile and the stage plan O would build,
+   printed to OUT; nothing runs and no store is needed.  */
+int build_print_plan(const struct build_opts *o, FILE *out,
+                     struct cb_error **err);
 
 /* Give the process a mount namespace of its own, where COPY and ADD
    mount overlays that the host never sees.  Call it before opening the

@@ -12,6 +12,7 @@
 #include "common/fs.h"
 #include "common/limits.h"
 #include "common/mem.h"
+#include "common/num.h"
 #include "common/banned.h"
 
 /* --- Go's filepath.Match, one component at a time --- */
@@ -385,24 +386,6 @@ copy_chmod_release(struct copy_chmod *cm)
 
 /* --- --chown --- */
 
-static bool
-parse_id(const char *s, size_t len, uint32_t *out)
-{
-  uint64_t v = 0;
-
-  if (len == 0 || len > 10)
-    return false;
-  for (size_t i = 0; i < len; i++) {
-    if (s[i] < '0' || s[i] > '9')
-      return false;
-    v = v * 10 + (uint64_t)(s[i] - '0');
-  }
-  if (v >= UINT32_MAX) /* (uid_t)-1 means "unchanged" to chown(2) */
-    return false;
-  *out = (uint32_t)v;
-  return true;
-}
-
 /* Read FILE ("etc/passwd") of the image at ROOT into *TEXT; a missing file
    gives NULL, as BuildKit treats it like a file without the name.  */
 static int
@@ -458,9 +441,9 @@ find_name(const char *text, const char *name, size_t nlen, uint32_t *id,
     line = end != NULL ? end + 1 : NULL;
     if (n < 3 || flen[0] != nlen || memcmp(f[0], name, nlen) != 0)
       continue;
-    if (!parse_id(f[2], flen[2], id))
+    if (!cb_parse_id(f[2], flen[2], id))
       continue;
-    if (gid != NULL && (n < 4 || !parse_id(f[3], flen[3], gid)))
+    if (gid != NULL && (n < 4 || !cb_parse_id(f[3], flen[3], gid)))
       continue;
     return true;
   }
@@ -478,7 +461,7 @@ copy_chown_resolve(const char *spec, int dest_root, uid_t *uid, gid_t *gid,
 
   if (ulen == 0 || (grp != NULL && *grp == '\0'))
     return cb_fail(err, CB_ERR_USAGE, 0, "invalid --chown value '%s'", spec);
-  if (parse_id(spec, ulen, &u)) {
+  if (cb_parse_id(spec, ulen, &u)) {
     g = u; /* reference: "the GID is set to the same numeric value" */
   } else {
     if (read_id_file(dest_root, "etc/passwd", &passwd, err) < 0)
@@ -488,7 +471,7 @@ copy_chown_resolve(const char *spec, int dest_root, uid_t *uid, gid_t *gid,
                      "unable to find user '%.*s': no matching entries in "
                      "the image's /etc/passwd", (int)ulen, spec);
   }
-  if (grp != NULL && !parse_id(grp, strlen(grp), &g)) {
+  if (grp != NULL && !cb_parse_id(grp, strlen(grp), &g)) {
     if (read_id_file(dest_root, "etc/group", &group, err) < 0)
       return -1;
     if (group == NULL || !find_name(group, grp, strlen(grp), &g, NULL))

@@ -110,34 +110,30 @@ make_workdir(struct step *st, void *data, int root, struct cb_error **err)
   return mkdir_in_root(root, wd != NULL ? wd : "/", err);
 }
 
-/* Run a step that writes files, through the cache: KEY from EXTRA, and
-   INFO says what the step saw.  */
+struct write_data {
+  write_fn fn;
+  void *data;
+};
+
+static int
+write_through(struct step *st, void *data, struct cache_record *rec,
+              struct cb_error **err)
+{
+  struct write_data *w = data;
+
+  return write_step(st, w->fn, w->data, rec, err);
+}
+
+/* Run a step that writes files, through the cache.  */
 static int
 cached_write_step(struct step *st, char *const *extra, json_t *info,
                   bool uncacheable, write_fn fn, void *data,
                   struct cb_error **err)
 {
-  struct cache_record rec;
-  struct cb_digest key;
-  int rc;
+  struct write_data w = { fn, data };
 
-  step_key(st, extra, &key);
-  memset(&rec, 0, sizeof(rec));
-  rec.info = info;
-  if (uncacheable)
-    st->b->cache_broken = true;
-  rc = step_cache_lookup(st, &key, &rec, err);
-  if (rc == 0) {
-    rc = write_step(st, fn, data, &rec, err);
-    if (rc < 0)
-      return cb_wrap(err, "%s:%d: %s", st->b->file, st->in->line,
-                     st->in->node->original);
-    rc = layer_store_cache_put(st->b->s, &key, &rec, err);
-  }
-  if (rc >= 0)
-    rc = step_commit(st, &key, &rec, err);
-  cache_record_release(&rec);
-  return rc < 0 ? -1 : 0;
+  return step_through_cache(st, extra, info, uncacheable, write_through, &w,
+                            err);
 }
 
 /* WORKDIR makes the directory when the image lacks it: a layer then,

@@ -275,14 +275,6 @@ add_mount_env(char ***envp, char *const *extra)
     strv_push(envp, &n, cb_xstrdup(extra[i]));
 }
 
-static void
-env_wipe(char **envp)
-{
-  for (size_t i = 0; envp != NULL && envp[i] != NULL; i++)
-    explicit_bzero(envp[i], strlen(envp[i]));
-  cb_strv_free(envp);
-}
-
 /* Run the command on a fresh run dir RF; then commit its upper dir.  */
 static int
 run_in(struct step *st, struct rootfs *rf, struct sandbox_spec *spec,
@@ -351,35 +343,25 @@ out:
   rootfs_remove(&rf);
   run_mounts_release(&rm);
   from_roots_release(&fr);
-  env_wipe(envp);
+  cb_strv_wipe_free(envp);
   return rc;
+}
+
+static int
+execute_step(struct step *st, void *data, struct cache_record *rec,
+             struct cb_error **err)
+{
+  return execute(st, rec, err);
 }
 
 int
 step_run(struct step *st, struct cb_error **err)
 {
   cleanup_strv char **extra = NULL;
-  struct cache_record rec;
-  struct cb_digest key;
   json_t *info = NULL;
-  int rc;
 
   if (check_supported(st, err) < 0)
     return -1;
   run_inputs(st, &extra, &info);
-  step_key(st, extra, &key);
-  memset(&rec, 0, sizeof(rec));
-  rec.info = info;
-  rc = step_cache_lookup(st, &key, &rec, err);
-  if (rc == 0) {
-    rc = execute(st, &rec, err);
-    if (rc < 0)
-      return cb_wrap(err, "%s:%d: %s", st->b->file, st->in->line,
-                     st->in->node->original);
-    rc = layer_store_cache_put(st->b->s, &key, &rec, err);
-  }
-  if (rc >= 0)
-    rc = step_commit(st, &key, &rec, err);
-  cache_record_release(&rec);
-  return rc < 0 ? -1 : 0;
+  return step_through_cache(st, extra, info, false, execute_step, NULL, err);
 }

@@ -21,6 +21,7 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/num.h"
 #include "layers/oci.h"
 #include "common/banned.h"
 
@@ -70,24 +71,6 @@ rootfs_read_file(struct layer_store *s, char *const *lowers,
   return 0;
 }
 
-static bool
-parse_id(const char *s, size_t len, uint32_t *out)
-{
-  uint64_t v = 0;
-
-  if (len == 0 || len > 10)
-    return false;
-  for (size_t i = 0; i < len; i++) {
-    if (s[i] < '0' || s[i] > '9')
-      return false;
-    v = v * 10 + (uint64_t)(s[i] - '0');
-  }
-  if (v >= UINT32_MAX)
-    return false;
-  *out = (uint32_t)v;
-  return true;
-}
-
 /* The first four colon-separated fields of LINE (LLEN bytes) into F and
    FLEN; returns how many there are.  */
 static size_t
@@ -124,9 +107,9 @@ find_id_line(const char *text, const char *name, size_t nlen, uint32_t *id,
 
     n = line_fields(line, llen, f, flen);
     line = end != NULL ? end + 1 : NULL;
-    if (n < 3 || !parse_id(f[2], flen[2], &v))
+    if (n < 3 || !cb_parse_id(f[2], flen[2], &v))
       continue;
-    if (gid_out != NULL && (n < 4 || !parse_id(f[3], flen[3], &g)))
+    if (gid_out != NULL && (n < 4 || !cb_parse_id(f[3], flen[3], &g)))
       continue;
     if (name != NULL ? (flen[0] == nlen && memcmp(f[0], name, nlen) == 0)
                      : v == *id) {
@@ -170,7 +153,7 @@ member_gids(const char *text, const char *name, size_t nlen, gid_t **v,
     uint32_t g;
 
     if (line_fields(line, llen, f, flen) == 4 &&
-        parse_id(f[2], flen[2], &g) && is_member(f[3], flen[3], name, nlen)) {
+        cb_parse_id(f[2], flen[2], &g) && is_member(f[3], flen[3], name, nlen)) {
       if (*n >= CB_MAX_GROUPS)
         return cb_fail(err, CB_ERR_UNSAFE, 0,
                        "user '%.*s' is in more than %d groups", (int)nlen,
@@ -201,7 +184,7 @@ rootfs_user_groups(struct layer_store *s, char *const *lowers,
     if (rootfs_read_file(s, lowers, "etc/passwd", &passwd, err) < 0)
       return cb_wrap(err, "user '%s'", user);
     if (passwd != NULL)
-      pw = parse_id(user, ulen, &u)
+      pw = cb_parse_id(user, ulen, &u)
                ? find_id_line(passwd, NULL, 0, &u, &pg)
                : find_id_line(passwd, user, ulen, &u, &pg);
   }
@@ -226,7 +209,7 @@ rootfs_resolve_user(struct layer_store *s, char *const *lowers,
   size_t ulen = strcspn(user, ":");
   const char *grp = user[ulen] == ':' ? user + ulen + 1 : NULL;
   uint32_t u = 0, g = 0, pg = 0;
-  bool numeric = parse_id(user, ulen, &u);
+  bool numeric = cb_parse_id(user, ulen, &u);
 
   if (rootfs_read_file(s, lowers, "etc/passwd", &passwd, err) < 0)
     return cb_wrap(err, "user '%s'", user);
@@ -238,7 +221,7 @@ rootfs_resolve_user(struct layer_store *s, char *const *lowers,
   if (numeric && passwd != NULL && find_id_line(passwd, NULL, 0, &u, &pg))
     numeric = false; /* pg is the user's gid */
   g = numeric ? 0 : pg;
-  if (grp != NULL && !parse_id(grp, strlen(grp), &g)) {
+  if (grp != NULL && !cb_parse_id(grp, strlen(grp), &g)) {
     if (rootfs_read_file(s, lowers, "etc/group", &group, err) < 0)
       return cb_wrap(err, "group '%s'", grp);
     if (group == NULL || !find_id_line(group, grp, strlen(grp), &g, NULL))

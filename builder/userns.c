@@ -22,30 +22,12 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "common/num.h"
 #include "common/banned.h"
 
 extern char **environ;
 
 /* ---- /etc/subuid parsing ------------------------------------------- */
-
-/* A decimal number without sign or spaces, at most UINT32_MAX.  */
-static bool
-parse_u32(const char *s, size_t len, uint32_t *out)
-{
-  uint64_t v = 0;
-
-  if (len == 0 || len > 10)
-    return false;
-  for (size_t i = 0; i < len; i++) {
-    if (s[i] < '0' || s[i] > '9')
-      return false;
-    v = v * 10 + (uint64_t)(s[i] - '0');
-  }
-  if (v > UINT32_MAX)
-    return false;
-  *out = (uint32_t)v;
-  return true;
-}
 
 /* Split LINE (LEN bytes, no newline) into owner, start and count.  */
 static bool
@@ -65,8 +47,9 @@ split_line(const char *line, size_t len, const char **owner, size_t *owner_len,
     return false;
   *owner = line;
   *owner_len = (size_t)(c1 - line);
-  return *owner_len > 0 && parse_u32(c1 + 1, (size_t)(c2 - c1 - 1), start) &&
-         parse_u32(c2 + 1, (size_t)(end - c2 - 1), count);
+  return *owner_len > 0 &&
+         cb_parse_u32(c1 + 1, (size_t)(c2 - c1 - 1), UINT32_MAX, start) &&
+         cb_parse_u32(c2 + 1, (size_t)(end - c2 - 1), UINT32_MAX, count);
 }
 
 static bool
@@ -76,7 +59,7 @@ owner_matches(const char *owner, size_t len, const char *name, uint32_t id)
 
   if (name != NULL && strlen(name) == len && memcmp(owner, name, len) == 0)
     return true;
-  return parse_u32(owner, len, &n) && n == id;
+  return cb_parse_u32(owner, len, UINT32_MAX, &n) && n == id;
 }
 
 int

@@ -327,45 +327,6 @@ write_iidfile(const char *path, const struct cb_digest *id,
   return 0;
 }
 
-static void
-print_summary(const struct build_context *ctx, const struct build_cli *o)
-{
-  printf("context: %s\n", ctx->dir);
-  printf("dockerfile: %s\n", ctx->dockerfile_name);
-  printf("dockerignore: %s (%zu pattern%s)\n",
-         ctx->ignore_name ? ctx->ignore_name : "none",
-         ignore_matcher_count(ctx->ignore),
-         ignore_matcher_count(ctx->ignore) == 1 ? "" : "s");
-  for (size_t i = 0; i < o->ntags; i++)
-    printf("tag: %s\n", o->tags[i]);
-}
-
-/* --plan: what the build would do, without a store or a namespace.  */
-static int
-print_plan(const char *dir, const struct build_cli *o, struct cb_error **err)
-{
-  cleanup_build_context struct build_context *ctx = NULL;
-  cleanup_dockerfile struct dockerfile *df = NULL;
-  cleanup_build_plan struct build_plan *plan = NULL;
-  cleanup_exec_plan struct exec_plan *ep = NULL;
-  cleanup_free char *text = NULL;
-  size_t len = 0;
-
-  ctx = build_context_open(dir, o->file, &text, &len, err);
-  if (ctx == NULL)
-    return -1;
-  if (dockerfile_parse(ctx->dockerfile_name, text, len, &df, err) < 0)
-    return -1;
-  for (char **w = df->warnings; w != NULL && *w != NULL; w++)
-    cb_log(CB_LOG_WARN, "%s:%s", ctx->dockerfile_name, *w);
-  if (build_plan_new(df, &plan, err) < 0 ||
-      exec_plan_new(plan, &o->build_args, o->target, &ep, err) < 0)
-    return -1;
-  print_summary(ctx, o);
-  exec_plan_print(ep, stdout);
-  return 0;
-}
-
 /* Write the built image to each -o.  */
 static int
 write_outputs(struct layer_store *s, const struct build_cli *o,
@@ -429,11 +390,6 @@ start(struct build_cli *o, const char *dir, struct cb_error **err)
   if (check_platform(o->platform, err) < 0 ||
       cli_pick_timestamp(&o->bo.timestamp, err) < 0)
     return -1;
-  if (o->plan_only)
-    return print_plan(dir, o, err);
-  rc = userns_reexec(cli_main_argv, &status, err);
-  if (rc != 0)
-    return rc < 0 ? -1 : status;
   o->bo.context = dir;
   o->bo.dockerfile = o->file;
   o->bo.target = o->target;
@@ -445,6 +401,11 @@ start(struct build_cli *o, const char *dir, struct cb_error **err)
   o->bo.annotations = o->annotations;
   o->bo.nannotations = o->nannotations;
   o->bo.secrets = &o->secrets;
+  if (o->plan_only)
+    return build_print_plan(&o->bo, stdout, err);
+  rc = userns_reexec(cli_main_argv, &status, err);
+  if (rc != 0)
+    return rc < 0 ? -1 : status;
   return build(o, err);
 }
 

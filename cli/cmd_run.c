@@ -334,15 +334,6 @@ out:
   return rc;
 }
 
-/* Wipe the environment (it may hold secrets) and free it.  */
-static void
-env_wipe(char **envp)
-{
-  for (size_t i = 0; envp != NULL && envp[i] != NULL; i++)
-    explicit_bzero(envp[i], strlen(envp[i]));
-  cb_strv_free(envp);
-}
-
 /* The storage driver for the run; a note when the probe chose vfs.  */
 static int
 pick_driver(struct layer_store *s, const struct run_opts *o,
@@ -454,7 +445,7 @@ out:
   rootfs_remove(&rf);
   run_mounts_release(&rm);
   build_secrets_release(&secrets);
-  env_wipe(envp);
+  cb_strv_wipe_free(envp);
   store_image_release(&img);
   return rc;
 }

@@ -144,3 +144,11 @@ cb_strv_dup(char *const *v)
     out[i] = cb_xstrdup(v[i]);
   return out;
 }
+
+void
+cb_strv_wipe_free(char **v)
+{
+  for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+    explicit_bzero(v[i], strlen(v[i]));
+  cb_strv_free(v);
+}

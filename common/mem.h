@@ -27,6 +27,9 @@ void cb_grow(void **arr, size_t *alloc, size_t need, size_t size);
 /* Free a NULL-terminated array of strings and the array; NULL is a no-op. */
 void cb_strv_free(char **v);
 size_t cb_strv_len(char *const *v);
+/* cb_strv_free() after overwriting every string with zeros (an
+   environment that held secrets).  */
+void cb_strv_wipe_free(char **v);
 /* A deep copy of the NULL-terminated V (NULL gives an empty array).  */
 char **cb_strv_dup(char *const *v);
 
