@@ -92,6 +92,40 @@ setup() {
     assert "$stderr" =~ "chown"
 }
 
+@test "run: id is 0 inside, and a file of uid 1234 in the image is owned by START+1233 on the host" {
+    skip_if_root "checks the caller's subordinate range"
+    skip_unless_range
+    [ "$COUNT" -ge 1234 ] || skip "the range has fewer than 1234 ids"
+    cbuild_root_setup
+    import_base
+    ctx=$(fixture empty)
+    echo data >"$ctx/f"
+    printf 'FROM base:1\nCOPY --chown=1234:1234 f /owned\n' >"$ctx/Dockerfile"
+    run_cbuild build -q -t owned:1 "$ctx"
+    run_cbuild run owned:1 id -u
+    assert "$output" == "0"
+    run_cbuild run owned:1 stat -c '%u %g' /owned
+    assert "$output" == "1234 1234"
+    # The unpacked layer in the store, seen from the host.
+    f=$(find "$CBUILD_ROOT/unpacked" -name owned)
+    assert "$(stat -c '%u %g' "$f")" == "$((START + 1233)) $((GSTART + 1233))"
+}
+
+@test "run: without a range, the single mapping works and says what it cannot do" {
+    skip_if_root "root maps every id onto itself"
+    cbuild_root_setup
+    import_base
+    : >"$TESTDIR/empty-subid"
+    export CBUILD_SUBUID_FILE=$TESTDIR/empty-subid CBUILD_SUBGID_FILE=$TESTDIR/empty-subid
+    run_cbuild run base:1 id -u
+    assert "$output" == "0"
+    assert "$stderr" =~ "single id mapping; ownership other than root is recorded, not applied"
+    # Root's files are there; a non-root USER cannot be switched to.
+    run_cbuild run base:1 cat /etc/passwd
+    run_cbuild 1 run -u 1234 base:1 true
+    assert "$stderr" =~ "not mapped in the user namespace"
+}
+
 @test "unshare: root without a range maps the whole id space onto itself" {
     [ "$(id -u)" -eq 0 ] || skip "only root may map ids it does not own"
     : >"$TESTDIR/empty"
