@@ -585,16 +585,56 @@ apply_opaque(struct apply_ctx *ctx, const char *dir, struct cb_error **err)
   return remove_lower_children(dir_fd, &ctx->created, err);
 }
 
+/* LAYER_APPLY_OVERLAY_WHITEOUTS: the marker in overlayfs' form.  */
+static int
+overlay_opaque(struct apply_ctx *ctx, const char *dir, struct cb_error **err)
+{
+  cleanup_close int dir_fd = -1, fd = -1;
+
+  dir_fd = open_dir_in_root(ctx->root_fd, dir, &ctx->created, err);
+  if (dir_fd < 0)
+    return -1;
+  fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || fsetxattr(fd, "user.overlay.opaque", "y", 1, 0) < 0)
+    return cb_fail_errno(err, "mark opaque");
+  ctx->res.whiteouts++;
+  return 0;
+}
+
+static int
+overlay_whiteout(struct apply_ctx *ctx, const struct entry_path *ep,
+                 const char *victim, struct cb_error **err)
+{
+  cleanup_close int dir_fd = -1;
+  struct stat st;
+
+  dir_fd = open_dir_in_root(ctx->root_fd, ep->dir, &ctx->created, err);
+  if (dir_fd < 0)
+    return -1;
+  if (fstatat(dir_fd, victim, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+      inode_set_has(&ctx->created, &st))
+    return 0; /* this layer's own entry stays */
+  if (prepare_leaf(dir_fd, victim, false, NULL, err) < 0)
+    return -1;
+  /* Unprivileged users may make this one device (Linux 5.8).  */
+  if (mknodat(dir_fd, victim, S_IFCHR | 0000, makedev(0, 0)) < 0)
+    return cb_fail_errno(err, "make whiteout");
+  ctx->res.whiteouts++;
+  return 0;
+}
+
 static int
 apply_whiteout(struct apply_ctx *ctx, const struct entry_path *ep,
                struct cb_error **err)
 {
+  bool overlay = (ctx->opts->flags & LAYER_APPLY_OVERLAY_WHITEOUTS) != 0;
   const char *victim = ep->base + strlen(WH_PREFIX);
   struct cb_error *e = NULL;
   cleanup_close int dir_fd = -1;
 
   if (strcmp(ep->base, WH_OPAQUE) == 0)
-    return apply_opaque(ctx, ep->dir, err);
+    return overlay ? overlay_opaque(ctx, ep->dir, err)
+                   : apply_opaque(ctx, ep->dir, err);
   if (has_prefix(ep->base, WH_META_PREFIX))
     return 0;
   /* ".wh.", ".wh.." and ".wh..." would remove the directory holding the
@@ -603,6 +643,8 @@ apply_whiteout(struct apply_ctx *ctx, const struct entry_path *ep,
       strcmp(victim, "..") == 0)
     return cb_fail(err, CB_ERR_UNSAFE, 0,
                    "whiteout of '%s' is not a sibling entry", victim);
+  if (overlay)
+    return overlay_whiteout(ctx, ep, victim, err);
   dir_fd = open_dir_in_root(ctx->root_fd, ep->dir, NULL, &e);
   if (dir_fd < 0 && (e->errnum == ENOENT || e->errnum == ENOTDIR)) {
     cb_error_free(e); /* nothing below to hide */

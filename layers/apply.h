@@ -28,6 +28,13 @@ enum layer_apply_flags {
      is not mapped in this user namespace) is counted in
      owner_failures instead of failing the apply; the caller warns.  */
   LAYER_APPLY_IGNORE_OWNER_ERRORS = 1u << 0,
+  /* Keep whiteouts in overlayfs' form instead of applying them, for a
+     layer extracted on its own to serve as an overlay lower dir
+     (userxattr): ".wh.NAME" becomes a char 0/0 device NAME and
+     ".wh..wh..opq" the xattr user.overlay.opaque=y on its directory.  A
+     whiteout of an entry this layer made itself is dropped (the entry
+     stays, as the spec wants).  */
+  LAYER_APPLY_OVERLAY_WHITEOUTS = 1u << 1,
 };
 
 struct layer_apply_opts {
@@ -82,7 +89,8 @@ struct layer_apply_result {
    Whiteouts: ".wh.NAME" removes NAME, ".wh..wh..opq" in DIR removes all of
    DIR's children, but only content from lower layers: entries this layer
    created (before or after the marker) stay.  Markers never appear in the
-   result.  ".wh." names for "", "." or ".." are CB_ERR_UNSAFE; other
+   result (with LAYER_APPLY_OVERLAY_WHITEOUTS they become overlayfs'
+   whiteouts instead).  ".wh." names for "", "." or ".." are CB_ERR_UNSAFE; other
    ".wh..wh." names (aufs metadata) are ignored.
 
    After the tar ends, the rest of the stream is read, then the digests

@@ -247,12 +247,12 @@ image_diff_ids(const struct store_image *img, struct cb_digest **ids,
 
 static int
 apply_layer(struct layer_store *s, const struct oci_descriptor *layer,
-            const struct cb_digest *diff_id, int root_fd,
+            const struct cb_digest *diff_id, int root_fd, unsigned flags,
             struct flatten_stats *stats, struct cb_error **err)
 {
   cleanup_close int fd = layer_store_blob_open(s, &layer->digest, err);
   struct layer_apply_opts opts = { &layer->digest, diff_id, NULL,
-                                   LAYER_APPLY_IGNORE_OWNER_ERRORS };
+                                   LAYER_APPLY_IGNORE_OWNER_ERRORS | flags };
   struct layer_apply_result res;
 
   if (fd < 0 || layer_apply(root_fd, fd, &opts, &res, err) < 0)
@@ -271,7 +271,7 @@ store_image_flatten(struct layer_store *s, const struct store_image *img,
   if (image_diff_ids(img, &ids, err) < 0)
     return -1;
   for (size_t i = 0; i < img->manifest->n_layers; i++) {
-    if (apply_layer(s, &img->manifest->layers[i], &ids[i], root_fd, stats,
+    if (apply_layer(s, &img->manifest->layers[i], &ids[i], root_fd, 0, stats,
                     err) < 0)
       return -1;
   }
@@ -298,7 +298,8 @@ store_image_unpack_layer(struct layer_store *s, const struct store_image *img,
   if (w == NULL)
     return -1;
   if (apply_layer(s, &img->manifest->layers[i], &ids[i],
-                  unpacked_writer_fd(w), stats, err) < 0) {
+                  unpacked_writer_fd(w), LAYER_APPLY_OVERLAY_WHITEOUTS, stats,
+                  err) < 0) {
     unpacked_writer_abort(w);
     return -1;
   }

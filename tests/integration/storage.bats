@@ -184,3 +184,22 @@ EOF
     assert "$(cat "$TESTDIR/err")" =~ "^cbuild: warning: using the vfs storage driver \(slower: the image is copied\): overlay does not work in a user namespace here: mount overlay: "
     assert "$(line_count "$(cat "$TESTDIR/err")")" == "1"
 }
+
+@test "storage: deletions of a built image survive save and load into another store" {
+    # Layers extracted on their own keep their whiteouts in overlay form,
+    # so a lower that deleted files still hides them.
+    ctx=$(fixture empty)
+    printf 'FROM base:1\nRUN rm /bin/ls && rm -rf /usr && mkdir /usr && echo x >/usr/only\n' >"$ctx/Dockerfile"
+    run_cbuild build -q -t del:1 "$ctx"
+    run_cbuild save -o "$TESTDIR/del.tar" del:1
+    export CBUILD_ROOT=$TESTDIR/store2
+    run_cbuild load -i "$TESTDIR/del.tar"
+    for d in overlay vfs; do
+        run_cbuild 1 run --storage-driver "$d" del:1 /bin/busybox test -e /bin/ls
+        run_cbuild run --storage-driver "$d" del:1 /bin/busybox ls /usr
+        assert "$output" == "only"
+    done
+    # The layer in the store, as overlayfs wants it.
+    wh=$(find "$CBUILD_ROOT/unpacked" -path '*/bin/ls' -type c)
+    assert "$(stat -c '%F %t:%T' "$wh")" == "character special file 0:0"
+}
