@@ -1,0 +1,101 @@
+#!/usr/bin/env bats
+# The Dockerfile corpus (tests/corpus/builds): one test per case, each
+# built on the locally made busybox base and checked against expect.json
+# by tests/tools/check_build.py; then the build behaviours that need more
+# than one build (the cache, failures, output flags).
+
+load helpers
+
+CASES=$CB_SRCDIR/tests/corpus/builds
+CHECK=$CB_SRCDIR/tests/tools/check_build.py
+DEFAULT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+# One store and one base import for the whole file: base:1 carries the
+# PATH a Docker base image would.
+setup_file() {
+    export CBUILD_ROOT=$BATS_FILE_TMPDIR/store
+    TESTDIR=$BATS_FILE_TMPDIR
+    import_base base:1 -c "ENV PATH=$DEFAULT_PATH"
+}
+
+# Layers unpacked in the store hold files of subordinate ids: remove them
+# from inside the user namespace.
+teardown_file() {
+    "$CBUILD" unshare rm -rf "$BATS_FILE_TMPDIR/store" || true
+}
+
+setup() {
+    helpers_setup
+    export CBUILD_ROOT=$BATS_FILE_TMPDIR/store
+}
+
+# build_case NAME: build and check one corpus case.
+build_case() {
+    local reason
+    reason=$(json_get "$CASES/$1/expect.json" 'd.get("skip", "")')
+    [ -z "$reason" ] || skip "$reason"
+    python3 "$CHECK" --work "$TESTDIR" "$CASES/$1"
+}
+
+@test "corpus: every case has its test here" {
+    local c missing=
+    for c in "$CASES"/*/; do
+        c=$(basename "$c")
+        grep -q "^@test \"corpus: $c\" " "$BATS_TEST_FILENAME" || missing+=" $c"
+    done
+    assert "$missing" == ""
+}
+
+@test "corpus: add_local_tar" { build_case add_local_tar; }
+@test "corpus: add_url" { build_case add_url; }
+@test "corpus: add_url_bad_checksum" { build_case add_url_bad_checksum; }
+@test "corpus: arg_env_override" { build_case arg_env_override; }
+@test "corpus: cmd_forms" { build_case cmd_forms; }
+@test "corpus: cmd_shell_form" { build_case cmd_shell_form; }
+@test "corpus: copy_chmod_octal" { build_case copy_chmod_octal; }
+@test "corpus: copy_chmod_symbolic" { build_case copy_chmod_symbolic; }
+@test "corpus: copy_chown" { build_case copy_chown; }
+@test "corpus: copy_chown_unknown" { build_case copy_chown_unknown; }
+@test "corpus: copy_dest_rules" { build_case copy_dest_rules; }
+@test "corpus: copy_dir_contents" { build_case copy_dir_contents; }
+@test "corpus: copy_exclude" { build_case copy_exclude; }
+@test "corpus: copy_from_image" { build_case copy_from_image; }
+@test "corpus: copy_from_stage" { build_case copy_from_stage; }
+@test "corpus: copy_link" { build_case copy_link; }
+@test "corpus: copy_parents" { build_case copy_parents; }
+@test "corpus: copy_symlinks" { build_case copy_symlinks; }
+@test "corpus: copy_wildcards" { build_case copy_wildcards; }
+@test "corpus: dockerignore" { build_case dockerignore; }
+@test "corpus: entrypoint_resets_cmd" { build_case entrypoint_resets_cmd; }
+@test "corpus: entrypoint_shell" { build_case entrypoint_shell; }
+@test "corpus: entrypoint_with_cmd" { build_case entrypoint_with_cmd; }
+@test "corpus: env_forms" { build_case env_forms; }
+@test "corpus: from_platform_other" { build_case from_platform_other; }
+@test "corpus: from_scratch" { build_case from_scratch; }
+@test "corpus: from_stage_as" { build_case from_stage_as; }
+@test "corpus: from_store" { build_case from_store; }
+@test "corpus: from_target" { build_case from_target; }
+@test "corpus: healthcheck" { build_case healthcheck; }
+@test "corpus: healthcheck_exec" { build_case healthcheck_exec; }
+@test "corpus: healthcheck_none" { build_case healthcheck_none; }
+@test "corpus: label" { build_case label; }
+@test "corpus: maintainer" { build_case maintainer; }
+@test "corpus: multistage_chain" { build_case multistage_chain; }
+@test "corpus: onbuild" { build_case onbuild; }
+@test "corpus: onbuild_record" { build_case onbuild_record; }
+@test "corpus: run_fails" { build_case run_fails; }
+@test "corpus: run_forms" { build_case run_forms; }
+@test "corpus: run_layer_runtime_files" { build_case run_layer_runtime_files; }
+@test "corpus: run_mount_bind" { build_case run_mount_bind; }
+@test "corpus: run_mount_bind_dockerignore" { build_case run_mount_bind_dockerignore; }
+@test "corpus: run_mount_cache" { build_case run_mount_cache; }
+@test "corpus: run_mount_secret" { build_case run_mount_secret; }
+@test "corpus: run_mount_tmpfs" { build_case run_mount_tmpfs; }
+@test "corpus: run_network_none" { build_case run_network_none; }
+@test "corpus: run_opaque" { build_case run_opaque; }
+@test "corpus: run_whiteout" { build_case run_whiteout; }
+@test "corpus: shell" { build_case shell; }
+@test "corpus: user_name" { build_case user_name; }
+@test "corpus: user_uid_gid" { build_case user_uid_gid; }
+@test "corpus: volume" { build_case volume; }
+@test "corpus: workdir" { build_case workdir; }
