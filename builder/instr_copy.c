@@ -11,6 +11,7 @@
 #include "builder/build-internal.h"
 #include "builder/copy.h"
 #include "builder/rootfs.h"
+#include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/log.h"
@@ -193,8 +194,26 @@ expand_flag(struct step *st, struct copy_job *j, const char *v,
   return 0;
 }
 
-/* Heredoc bodies with their variables expanded when the delimiter was
-   not quoted.  */
+/* BODY without the tabs that start its lines, as the shell reads a
+   "<<-" heredoc.  New string.  */
+static char *
+strip_leading_tabs(const char *body)
+{
+  struct cb_buf b = CB_BUF_INIT;
+  bool line_start = true;
+
+  for (const char *p = body; *p != '\0'; p++) {
+    if (line_start && *p == '\t')
+      continue;
+    cb_buf_add(&b, p, 1);
+    line_start = *p == '\n';
+  }
+  return cb_buf_detach(&b, NULL);
+}
+
+/* Heredoc bodies as the shell would give them (Dockerfile reference,
+   "Here-Documents"): "<<-" strips leading tabs, and the variables are
+   expanded when no part of the delimiter was quoted.  */
 static int
 expand_heredocs(struct step *st, struct copy_job *j, struct cb_error **err)
 {
@@ -203,12 +222,14 @@ expand_heredocs(struct step *st, struct copy_job *j, struct cb_error **err)
   j->heredocs = cb_xcalloc(node->nheredocs + 1, sizeof(*j->heredocs));
   for (size_t i = 0; i < node->nheredocs; i++, j->nheredocs++) {
     const struct df_heredoc *h = &node->heredocs[i];
+    cleanup_free char *body = h->chomp ? strip_leading_tabs(h->content)
+                                       : cb_xstrdup(h->content);
 
     j->heredocs[i] = *h;
     j->heredocs[i].name = cb_xstrdup(h->name);
     j->heredocs[i].content = h->expand
-        ? stage_scope_expand_text(st->scope, h->content, err)
-        : cb_xstrdup(h->content);
+        ? stage_scope_expand_text(st->scope, body, err)
+        : steal_ptr(&body);
     if (j->heredocs[i].content == NULL)
       return -1;
   }

@@ -61,6 +61,7 @@ build_case() {
 @test "corpus: copy_exclude" { build_case copy_exclude; }
 @test "corpus: copy_from_image" { build_case copy_from_image; }
 @test "corpus: copy_from_stage" { build_case copy_from_stage; }
+@test "corpus: copy_heredoc" { build_case copy_heredoc; }
 @test "corpus: copy_link" { build_case copy_link; }
 @test "corpus: copy_parents" { build_case copy_parents; }
 @test "corpus: copy_symlinks" { build_case copy_symlinks; }
