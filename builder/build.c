@@ -356,7 +356,9 @@ step_arg(struct step *st, struct cb_error **err)
     extra[i] = cb_xasprintf("%s=%s", args->names[i],
                             args->values[i] ? args->values[i] : "");
   step_key(st, extra, &st->si->key);
-  return 0;
+  /* BuildKit records ARG in the history too, as an empty layer.  */
+  return add_history(st->si, st->in, st->words, st->si->last_created, true,
+                     err);
 }
 
 static int

@@ -49,7 +49,9 @@ build_case() {
 @test "corpus: add_local_tar" { build_case add_local_tar; }
 @test "corpus: add_url" { build_case add_url; }
 @test "corpus: add_url_bad_checksum" { build_case add_url_bad_checksum; }
+@test "corpus: arg_build_arg" { build_case arg_build_arg; }
 @test "corpus: arg_env_override" { build_case arg_env_override; }
+@test "corpus: arg_global_scope" { build_case arg_global_scope; }
 @test "corpus: cmd_forms" { build_case cmd_forms; }
 @test "corpus: cmd_shell_form" { build_case cmd_shell_form; }
 @test "corpus: copy_chmod_octal" { build_case copy_chmod_octal; }
@@ -71,6 +73,7 @@ build_case() {
 @test "corpus: entrypoint_shell" { build_case entrypoint_shell; }
 @test "corpus: entrypoint_with_cmd" { build_case entrypoint_with_cmd; }
 @test "corpus: env_forms" { build_case env_forms; }
+@test "corpus: expose" { build_case expose; }
 @test "corpus: from_platform_other" { build_case from_platform_other; }
 @test "corpus: from_scratch" { build_case from_scratch; }
 @test "corpus: from_stage_as" { build_case from_stage_as; }
@@ -86,6 +89,7 @@ build_case() {
 @test "corpus: onbuild_record" { build_case onbuild_record; }
 @test "corpus: run_fails" { build_case run_fails; }
 @test "corpus: run_forms" { build_case run_forms; }
+@test "corpus: run_heredoc" { build_case run_heredoc; }
 @test "corpus: run_layer_runtime_files" { build_case run_layer_runtime_files; }
 @test "corpus: run_mount_bind" { build_case run_mount_bind; }
 @test "corpus: run_mount_bind_dockerignore" { build_case run_mount_bind_dockerignore; }
@@ -96,6 +100,7 @@ build_case() {
 @test "corpus: run_opaque" { build_case run_opaque; }
 @test "corpus: run_whiteout" { build_case run_whiteout; }
 @test "corpus: shell" { build_case shell; }
+@test "corpus: stopsignal" { build_case stopsignal; }
 @test "corpus: user_name" { build_case user_name; }
 @test "corpus: user_uid_gid" { build_case user_uid_gid; }
 @test "corpus: volume" { build_case volume; }
