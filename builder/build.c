@@ -279,15 +279,17 @@ base_image(struct build *b, struct stage_image *si, const char *name,
   return 0;
 }
 
+/* FROM --platform sees the global ARGs, the automatic platform ARGs among
+   them ("FROM --platform=$BUILDPLATFORM"), as the FROM image name does.  */
 static int
-check_platform(struct build *b, struct stage_scope *sc, const struct instr *in,
-               struct cb_error **err)
+check_platform(struct build *b, const struct instr *in, struct cb_error **err)
 {
+  const struct shell_opts opts = { b->ep->plan->df->escape, 0 };
   cleanup_free char *want = NULL, *host = NULL;
 
   if (in->platform == NULL)
     return 0;
-  want = stage_scope_expand_word(sc, in->platform, err);
+  want = shell_expand_word(in->platform, &b->ep->global_args, &opts, err);
   if (want == NULL)
     return cb_wrap(err, "%s:%d", b->file, in->line);
   host = cb_xasprintf("%s/%s", builder_host_os(), builder_host_arch());
@@ -306,7 +308,7 @@ stage_base(struct build *b, const struct stage_plan *sp, struct stage_image *si,
   json_t *env, *v;
   size_t i;
 
-  if (check_platform(b, sc, sp->stage->from, err) < 0)
+  if (check_platform(b, sp->stage->from, err) < 0)
     return -1;
   if (sp->base_stage >= 0)
     base_stage(si, &b->stages[sp->base_stage]);

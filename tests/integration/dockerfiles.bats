@@ -52,6 +52,7 @@ build_case() {
 @test "corpus: arg_build_arg" { build_case arg_build_arg; }
 @test "corpus: arg_env_override" { build_case arg_env_override; }
 @test "corpus: arg_global_scope" { build_case arg_global_scope; }
+@test "corpus: arg_platform" { build_case arg_platform; }
 @test "corpus: cmd_forms" { build_case cmd_forms; }
 @test "corpus: cmd_shell_form" { build_case cmd_shell_form; }
 @test "corpus: copy_chmod_octal" { build_case copy_chmod_octal; }
@@ -74,6 +75,7 @@ build_case() {
 @test "corpus: entrypoint_with_cmd" { build_case entrypoint_with_cmd; }
 @test "corpus: env_forms" { build_case env_forms; }
 @test "corpus: expose" { build_case expose; }
+@test "corpus: from_platform_host" { build_case from_platform_host; }
 @test "corpus: from_platform_other" { build_case from_platform_other; }
 @test "corpus: from_scratch" { build_case from_scratch; }
 @test "corpus: from_stage_as" { build_case from_stage_as; }
