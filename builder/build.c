@@ -237,8 +237,11 @@ base_scratch(struct stage_image *si, struct cb_error **err)
 }
 
 static void
-base_stage(struct stage_image *si, const struct stage_image *from)
+base_stage(struct stage_image *si, struct stage_scope *sc,
+           const struct stage_image *from)
 {
+  for (size_t i = 0; i < from->args.n; i++)
+    shell_env_set(&sc->args, from->args.names[i], from->args.values[i]);
   si->img.config = json_deep_copy(from->img.config);
   si->img.manifest = oci_manifest_new();
   for (size_t i = 0; i < from->img.manifest->n_layers; i++)
@@ -311,7 +314,7 @@ stage_base(struct build *b, const struct stage_plan *sp, struct stage_image *si,
   if (check_platform(b, sp->stage->from, err) < 0)
     return -1;
   if (sp->base_stage >= 0)
-    base_stage(si, &b->stages[sp->base_stage]);
+    base_stage(si, sc, &b->stages[sp->base_stage]);
   else if (strcmp(sp->base, "scratch") == 0) {
     if (base_scratch(si, err) < 0)
       return -1;
@@ -471,6 +474,8 @@ build_stage(struct build *b, int idx, struct cb_error **err)
     rc = run_triggers(b, si, &sc, &cs, stage->name, err);
   for (size_t i = 1; rc == 0 && i < stage->ninstrs; i++)
     rc = do_step(b, si, &sc, &cs, &stage->instrs[i], stage->name, err);
+  for (size_t i = 0; i < sc.args.n; i++)
+    shell_env_set(&si->args, sc.args.names[i], sc.args.values[i]);
   stage_scope_release(&sc);
   si->built = rc == 0;
   return rc;
@@ -538,8 +543,10 @@ build_release(struct build *b)
     hash_cache_save(b->s, b->hash_cache);
     copy_hash_cache_free(b->hash_cache);
   }
-  for (size_t i = 0; b->stages != NULL && i < b->ep->nstages; i++)
+  for (size_t i = 0; b->stages != NULL && i < b->ep->nstages; i++) {
     store_image_release(&b->stages[i].img);
+    shell_env_release(&b->stages[i].args);
+  }
   free(b->stages);
   exec_plan_free(b->ep);
   progress_free(b->progress);

@@ -53,6 +53,7 @@ build_case() {
 @test "corpus: arg_env_override" { build_case arg_env_override; }
 @test "corpus: arg_global_scope" { build_case arg_global_scope; }
 @test "corpus: arg_platform" { build_case arg_platform; }
+@test "corpus: arg_stage_scope" { build_case arg_stage_scope; }
 @test "corpus: cmd_forms" { build_case cmd_forms; }
 @test "corpus: cmd_shell_form" { build_case cmd_shell_form; }
 @test "corpus: copy_chmod_octal" { build_case copy_chmod_octal; }
