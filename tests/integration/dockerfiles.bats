@@ -108,3 +108,103 @@ build_case() {
 @test "corpus: user_uid_gid" { build_case user_uid_gid; }
 @test "corpus: volume" { build_case volume; }
 @test "corpus: workdir" { build_case workdir; }
+
+# --- builds that need more than one run -------------------------------
+
+# The IDs of the images in the store, one a line, sorted.
+image_ids() {
+    "$CBUILD" images -q --no-trunc | sort -u
+}
+
+@test "build: a failing RUN shows its last lines and Dockerfile:LINE, and commits nothing" {
+    ctx=$(fixture empty)
+    printf 'FROM base:1\nRUN echo fine > /fine\n\nRUN for i in $(seq 1 40); do echo "out-$i"; done; echo to-stderr >&2; exit 3\nRUN echo never\n' >"$ctx/Dockerfile"
+    before=$(image_ids)
+    run_cbuild 1 build -t failing:1 "$ctx"
+    assert "$stderr" =~ "Dockerfile:4"
+    assert "$stderr" =~ "out-40"
+    assert "$stderr" =~ "out-39"
+    assert "$stderr" =~ "to-stderr"
+    assert "$stderr" =~ "exit code 3"
+    [[ $stderr != *never* ]]
+    run_cbuild 2 inspect failing:1
+    assert "$stderr" =~ "not found"
+    assert "$(image_ids)" == "$before"
+}
+
+@test "build: the same build twice is fully cached and gives the same image ID" {
+    ctx=$(fixture empty)
+    printf 'FROM base:1\nARG V=1\nCOPY a.txt /a.txt\nRUN echo $V > /v\nENV E=1\nCOPY <<EOF /h\nheredoc\nEOF\n' >"$ctx/Dockerfile"
+    echo a >"$ctx/a.txt"
+    run_cbuild build -q "$ctx"
+    first=$output
+    run_cbuild build --progress json "$ctx"
+    assert "$output" == "$first"
+    # Every step that can miss reports a hit, and none misses.
+    hits=$(grep -c '"event":"cache","hit":true' <<<"$stderr")
+    assert "$hits" == 3
+    [[ $stderr != *'"hit":false'* ]]
+    run_cbuild build --progress plain "$ctx"
+    assert "$stderr" =~ "3 cached"
+}
+
+@test "build: --no-cache with SOURCE_DATE_EPOCH gives the same manifest digest" {
+    ctx=$(fixture empty)
+    printf 'FROM base:1\nCOPY a.txt /a.txt\nRUN echo run > /r && mkdir -p /d/e\nLABEL l=1\n' >"$ctx/Dockerfile"
+    echo a >"$ctx/a.txt"
+    SOURCE_DATE_EPOCH=1700000000 run_cbuild build -q -t repro:1 "$ctx"
+    first=$(json_get <("$CBUILD" inspect repro:1) 'd[0]["Digest"]')
+    SOURCE_DATE_EPOCH=1700000000 run_cbuild build -q --no-cache -t repro:2 "$ctx"
+    second=$(json_get <("$CBUILD" inspect repro:2) 'd[0]["Digest"]')
+    assert "$second" == "$first"
+    created=$(json_get <("$CBUILD" inspect repro:2) 'd[0]["Config"]["created"]')
+    assert "$created" == "2023-11-14T22:13:20Z"
+}
+
+@test "build: an mtime-only change in the context is still cached" {
+    ctx=$(fixture empty)
+    printf 'FROM base:1\nCOPY . /ctx/\nRUN ls /ctx > /listing\n' >"$ctx/Dockerfile"
+    echo a >"$ctx/a.txt"
+    run_cbuild build -q "$ctx"
+    first=$output
+    touch -d @1234567 "$ctx/a.txt" "$ctx/Dockerfile"
+    run_cbuild build --progress plain "$ctx"
+    assert "$stderr" =~ "2 cached"
+    [[ $stderr != *"cache miss"* ]]
+    assert "$output" == "$first"
+}
+
+@test "build: a content change misses and names the changed source" {
+    ctx=$(fixture empty)
+    printf 'FROM base:1\nCOPY a.txt b.txt /d/\nRUN cat /d/b.txt > /b\n' >"$ctx/Dockerfile"
+    echo a >"$ctx/a.txt"
+    echo b >"$ctx/b.txt"
+    run_cbuild build -q "$ctx"
+    echo changed >"$ctx/b.txt"
+    run_cbuild build --progress plain -t changed:1 "$ctx"
+    assert "$stderr" =~ "cache miss: source 'b.txt' changed"
+    run_cbuild export changed:1 -o "$TESTDIR/flat"
+    assert "$(cat "$TESTDIR/flat/b")" == "changed"
+}
+
+@test "build: a cache mount keeps its content from one build to the next" {
+    ctx=$(fixture empty)
+    printf 'FROM base:1\nRUN --mount=type=cache,target=/c,id=bats-persist echo kept > /c/f\n' >"$ctx/Dockerfile"
+    run_cbuild build -q "$ctx"
+    printf 'FROM base:1\nRUN --mount=type=cache,target=/other,id=bats-persist cat /other/f > /seen\n' >"$ctx/Dockerfile"
+    run_cbuild build -q -t persisted:1 "$ctx"
+    run_cbuild export persisted:1 -o "$TESTDIR/flat"
+    assert "$(cat "$TESTDIR/flat/seen")" == "kept"
+    [ ! -e "$TESTDIR/flat/c/f" ]
+}
+
+@test "build: --iidfile gets the image ID, and -q prints only the ID" {
+    ctx=$(fixture empty)
+    printf 'FROM base:1\nLABEL iid=1\n' >"$ctx/Dockerfile"
+    run_cbuild build -q --iidfile "$TESTDIR/iid" -t iid:1 "$ctx"
+    assert "$output" =~ ^[0-9a-f]{64}$
+    assert "$(line_count "$output")" == 1
+    assert "$(cat "$TESTDIR/iid")" == "sha256:$output"
+    id=$(json_get <("$CBUILD" inspect iid:1) 'd[0]["Id"]')
+    assert "$id" == "$output"
+}
