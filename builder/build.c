@@ -347,20 +347,16 @@ step_metadata(struct step *st, struct imgconfig_state *cs,
                      err);
 }
 
+/* The key takes the ARG as written (defaults expanded), not the value a
+   --build-arg gives it: as in Docker, a new value misses at its first
+   use (a RUN, which keys on the ARGs it sees, or an instruction whose
+   expansion changes), not at the ARG, and the miss names the arg.  */
 static int
 step_arg(struct step *st, struct cb_error **err)
 {
-  struct shell_env *args = &st->scope->args;
-  cleanup_strv char **extra = NULL;
-
   if (stage_scope_apply(st->scope, st->in, st->b->file, err) < 0)
     return -1;
-  /* The values the ARG took are what later steps see.  */
-  extra = cb_xcalloc(args->n + 1, sizeof(char *));
-  for (size_t i = 0; i < args->n; i++)
-    extra[i] = cb_xasprintf("%s=%s", args->names[i],
-                            args->values[i] ? args->values[i] : "");
-  step_key(st, extra, &st->si->key);
+  step_key(st, NULL, &st->si->key);
   /* BuildKit records ARG in the history too, as an empty layer.  */
   return add_history(st->si, st->in, st->words, st->si->last_created, true,
                      err);

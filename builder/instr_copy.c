@@ -300,6 +300,7 @@ copy_inputs(struct step *st, struct copy_job *j, char ***extra,
   json_t *per = json_object(), *f = json_array();
   char hex[CB_DIGEST_STR_LEN];
   struct cb_digest all;
+  size_t nx;
   int rc = copy_sources_digest(&j->req, &j->src, hc, &all, err);
 
   *info = NULL;
@@ -322,7 +323,8 @@ copy_inputs(struct step *st, struct copy_job *j, char ***extra,
     return cb_wrap(err, "%s:%d: %s", st->b->file, st->in->line,
                    node->original);
   }
-  *extra = cb_xcalloc(node->nflags + 3, sizeof(char *));
+  nx = cb_strv_len(j->flags);
+  *extra = cb_xcalloc(node->nflags + nx + 3, sizeof(char *));
   cb_digest_str(&all, hex);
   (*extra)[0] = cb_xasprintf("sources %s", hex);
   (*extra)[1] = cb_xasprintf("workdir %s", j->req.workdir ? j->req.workdir
@@ -330,6 +332,12 @@ copy_inputs(struct step *st, struct copy_job *j, char ***extra,
   for (size_t i = 0; i < node->nflags; i++) {
     (*extra)[2 + i] = cb_xasprintf("flag %s", node->flags[i]);
     json_array_append_new(f, json_string(node->flags[i]));
+  }
+  /* The flags as expanded: "--chown=$OWNER" is another COPY when the
+     build arg changes.  */
+  for (size_t i = 0; i < nx; i++) {
+    (*extra)[2 + node->nflags + i] = cb_xasprintf("value %s", j->flags[i]);
+    json_array_append_new(f, json_string(j->flags[i]));
   }
   *info = json_pack("{s:s, s:o, s:o}", "instruction", node->original,
                     "source", per, "flags", f);

@@ -187,6 +187,24 @@ image_ids() {
     assert "$(cat "$TESTDIR/flat/b")" == "changed"
 }
 
+@test "build: a changed --build-arg misses where it is used, naming it" {
+    ctx=$(fixture empty)
+    printf 'FROM base:1\nARG V=1\nCOPY a.txt /a.txt\nRUN echo $V > /v\nARG OWNER=0\nCOPY --chown=$OWNER a.txt /owned.txt\n' >"$ctx/Dockerfile"
+    echo a >"$ctx/a.txt"
+    run_cbuild build -q "$ctx"
+    run_cbuild build --progress plain --build-arg V=2 "$ctx"
+    # The COPY before the first use stays cached (Dockerfile reference,
+    # "Impact on build caching").
+    assert "$stderr" =~ "#3 CACHED"
+    assert "$stderr" =~ "#4 cache miss: build arg 'V' changed"
+    run_cbuild build --progress plain --build-arg V=2 --build-arg OWNER=1000 -t owned:1 "$ctx"
+    assert "$stderr" =~ "#4 CACHED"
+    assert "$stderr" =~ "#6 cache miss"
+    run_cbuild export owned:1 -o "$TESTDIR/flat.tar"
+    tar -tvf "$TESTDIR/flat.tar" --numeric-owner owned.txt >"$TESTDIR/listing"
+    assert "$(cat "$TESTDIR/listing")" =~ " 1000/1000 "
+}
+
 @test "build: a cache mount keeps its content from one build to the next" {
     ctx=$(fixture empty)
     printf 'FROM base:1\nRUN --mount=type=cache,target=/c,id=bats-persist echo kept > /c/f\n' >"$ctx/Dockerfile"
