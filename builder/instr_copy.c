@@ -222,8 +222,8 @@ expand_heredocs(struct step *st, struct copy_job *j, struct cb_error **err)
   j->heredocs = cb_xcalloc(node->nheredocs + 1, sizeof(*j->heredocs));
   for (size_t i = 0; i < node->nheredocs; i++, j->nheredocs++) {
     const struct df_heredoc *h = &node->heredocs[i];
-    cleanup_free char *body = h->chomp ? strip_leading_tabs(h->content)
-                                       : cb_xstrdup(h->content);
+    cleanup_free char *body =
+        h->chomp ? strip_leading_tabs(h->content) : cb_xstrdup(h->content);
 
     j->heredocs[i] = *h;
     j->heredocs[i].name = cb_xstrdup(h->name);
