@@ -30,6 +30,9 @@ struct stage_image {
   struct store_image img;   /* names NULL; manifest's config unset */
   struct cb_digest key;     /* the cache key after the last step */
   int64_t last_created;     /* "created" of the newest step so far */
+  /* The ARGs the stage declared, with their values: a stage based on it
+     sees them too (Dockerfile reference, ARG "Scope").  */
+  struct shell_env args;
   bool built;
 };
 

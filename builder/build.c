@@ -268,8 +268,11 @@ base_scratch(struct stage_image *si, struct cb_error **err)
 }
 
 static void
-base_stage(struct stage_image *si, const struct stage_image *from)
+base_stage(struct stage_image *si, struct stage_scope *sc,
+           const struct stage_image *from)
 {
+  for (size_t i = 0; i < from->args.n; i++)
+    shell_env_set(&sc->args, from->args.names[i], from->args.values[i]);
   si->img.config = json_deep_copy(from->img.config);
   si->img.manifest = oci_manifest_new();
   for (size_t i = 0; i < from->img.manifest->n_layers; i++)
@@ -358,15 +361,17 @@ base_image(struct build *b, struct stage_image *si, const char *name,
   return 0;
 }
 
+/* FROM --platform sees the global ARGs, the automatic platform ARGs among
+   them ("FROM --platform=$BUILDPLATFORM"), as the FROM image name does.  */
 static int
-check_platform(struct build *b, struct stage_scope *sc, const struct instr *in,
-               struct cb_error **err)
+check_platform(struct build *b, const struct instr *in, struct cb_error **err)
 {
+  const struct shell_opts opts = { b->ep->plan->df->escape, 0 };
   cleanup_free char *want = NULL, *host = NULL;
 
   if (in->platform == NULL)
     return 0;
-  want = stage_scope_expand_word(sc, in->platform, err);
+  want = shell_expand_word(in->platform, &b->ep->global_args, &opts, err);
   if (want == NULL)
     return cb_wrap(err, "%s:%d", b->file, in->line);
   host = cb_xasprintf("%s/%s", builder_host_os(), builder_host_arch());
@@ -385,10 +390,10 @@ stage_base(struct build *b, const struct stage_plan *sp, struct stage_image *si,
   json_t *env, *v;
   size_t i;
 
-  if (check_platform(b, sc, sp->stage->from, err) < 0)
+  if (check_platform(b, sp->stage->from, err) < 0)
     return -1;
   if (sp->base_stage >= 0)
-    base_stage(si, &b->stages[sp->base_stage]);
+    base_stage(si, sc, &b->stages[sp->base_stage]);
   else if (strcmp(sp->base, "scratch") == 0) {
     if (base_scratch(si, err) < 0)
       return -1;
@@ -421,21 +426,19 @@ step_metadata(struct step *st, struct imgconfig_state *cs,
                      err);
 }
 
+/* The key takes the ARG as written (defaults expanded), not the value a
+   --build-arg gives it: as in Docker, a new value misses at its first
+   use (a RUN, which keys on the ARGs it sees, or an instruction whose
+   expansion changes), not at the ARG, and the miss names the arg.  */
 static int
 step_arg(struct step *st, struct cb_error **err)
 {
-  struct shell_env *args = &st->scope->args;
-  cleanup_strv char **extra = NULL;
-
   if (stage_scope_apply(st->scope, st->in, st->b->file, err) < 0)
     return -1;
-  /* The values the ARG took are what later steps see.  */
-  extra = cb_xcalloc(args->n + 1, sizeof(char *));
-  for (size_t i = 0; i < args->n; i++)
-    extra[i] = cb_xasprintf("%s=%s", args->names[i],
-                            args->values[i] ? args->values[i] : "");
-  step_key(st, extra, &st->si->key);
-  return 0;
+  step_key(st, NULL, &st->si->key);
+  /* BuildKit records ARG in the history too, as an empty layer.  */
+  return add_history(st->si, st->in, st->words, st->si->last_created, true,
+                     err);
 }
 
 static int
@@ -546,6 +549,8 @@ build_stage(struct build *b, int idx, struct cb_error **err)
     rc = run_triggers(b, si, &sc, &cs, stage->name, err);
   for (size_t i = 1; rc == 0 && i < stage->ninstrs; i++)
     rc = do_step(b, si, &sc, &cs, &stage->instrs[i], stage->name, err);
+  for (size_t i = 0; i < sc.args.n; i++)
+    shell_env_set(&si->args, sc.args.names[i], sc.args.values[i]);
   stage_scope_release(&sc);
   si->built = rc == 0;
   return rc;
@@ -613,8 +618,10 @@ build_release(struct build *b)
     hash_cache_save(b->s, b->hash_cache);
     copy_hash_cache_free(b->hash_cache);
   }
-  for (size_t i = 0; b->stages != NULL && i < b->ep->nstages; i++)
+  for (size_t i = 0; b->stages != NULL && i < b->ep->nstages; i++) {
     store_image_release(&b->stages[i].img);
+    shell_env_release(&b->stages[i].args);
+  }
   free(b->stages);
   exec_plan_free(b->ep);
   progress_free(b->progress);

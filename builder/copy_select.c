@@ -453,6 +453,21 @@ select_word(const struct copy_request *req, const struct copy_source *src,
   return select_path(req, src, word, plan, err);
 }
 
+/* The heredoc WORD opens, searched from *NEXT on, which then moves past
+   it.  A search, not the next in line: a request for one source of
+   several (which source changed, for a cache miss) has them all.  */
+static const struct df_heredoc *
+find_heredoc(const struct copy_request *req, const char *word, size_t *next)
+{
+  for (size_t i = *next; i < req->nheredocs; i++) {
+    if (heredoc_word(word, req->heredocs[i].name)) {
+      *next = i + 1;
+      return &req->heredocs[i];
+    }
+  }
+  return NULL;
+}
+
 int
 copy_plan_build(const struct copy_request *req, const struct copy_source *src,
                 struct copy_plan *plan, struct cb_error **err)
@@ -462,12 +477,13 @@ copy_plan_build(const struct copy_request *req, const struct copy_source *src,
   memset(plan, 0, sizeof(*plan));
   for (size_t i = 0; i < req->nsrcs; i++) {
     const char *word = req->srcs[i];
+    const struct df_heredoc *h = find_heredoc(req, word, &hd);
 
     plan->nargs++;
-    if (hd < req->nheredocs && heredoc_word(word, req->heredocs[hd].name)) {
+    if (h != NULL) {
       struct copy_item *it = plan_add(plan, COPY_ITEM_HEREDOC);
 
-      it->heredoc = &req->heredocs[hd++];
+      it->heredoc = h;
       it->name = cb_xstrdup(it->heredoc->name);
       if (req->parents)
         it->keep = cb_xstrdup(it->heredoc->name);

@@ -11,6 +11,7 @@
 #include "builder/build-internal.h"
 #include "builder/copy.h"
 #include "builder/rootfs.h"
+#include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/log.h"
@@ -193,8 +194,26 @@ expand_flag(struct step *st, struct copy_job *j, const char *v,
   return 0;
 }
 
-/* Heredoc bodies with their variables expanded when the delimiter was
-   not quoted.  */
+/* BODY without the tabs that start its lines, as the shell reads a
+   "<<-" heredoc.  New string.  */
+static char *
+strip_leading_tabs(const char *body)
+{
+  struct cb_buf b = CB_BUF_INIT;
+  bool line_start = true;
+
+  for (const char *p = body; *p != '\0'; p++) {
+    if (line_start && *p == '\t')
+      continue;
+    cb_buf_add(&b, p, 1);
+    line_start = *p == '\n';
+  }
+  return cb_buf_detach(&b, NULL);
+}
+
+/* Heredoc bodies as the shell would give them (Dockerfile reference,
+   "Here-Documents"): "<<-" strips leading tabs, and the variables are
+   expanded when no part of the delimiter was quoted.  */
 static int
 expand_heredocs(struct step *st, struct copy_job *j, struct cb_error **err)
 {
@@ -203,12 +222,14 @@ expand_heredocs(struct step *st, struct copy_job *j, struct cb_error **err)
   j->heredocs = cb_xcalloc(node->nheredocs + 1, sizeof(*j->heredocs));
   for (size_t i = 0; i < node->nheredocs; i++, j->nheredocs++) {
     const struct df_heredoc *h = &node->heredocs[i];
+    cleanup_free char *body =
+        h->chomp ? strip_leading_tabs(h->content) : cb_xstrdup(h->content);
 
     j->heredocs[i] = *h;
     j->heredocs[i].name = cb_xstrdup(h->name);
     j->heredocs[i].content = h->expand
-        ? stage_scope_expand_text(st->scope, h->content, err)
-        : cb_xstrdup(h->content);
+        ? stage_scope_expand_text(st->scope, body, err)
+        : steal_ptr(&body);
     if (j->heredocs[i].content == NULL)
       return -1;
   }
@@ -279,6 +300,7 @@ copy_inputs(struct step *st, struct copy_job *j, char ***extra,
   json_t *per = json_object(), *f = json_array();
   char hex[CB_DIGEST_STR_LEN];
   struct cb_digest all;
+  size_t nx;
   int rc = copy_sources_digest(&j->req, &j->src, hc, &all, err);
 
   *info = NULL;
@@ -301,7 +323,8 @@ copy_inputs(struct step *st, struct copy_job *j, char ***extra,
     return cb_wrap(err, "%s:%d: %s", st->b->file, st->in->line,
                    node->original);
   }
-  *extra = cb_xcalloc(node->nflags + 3, sizeof(char *));
+  nx = cb_strv_len(j->flags);
+  *extra = cb_xcalloc(node->nflags + nx + 3, sizeof(char *));
   cb_digest_str(&all, hex);
   (*extra)[0] = cb_xasprintf("sources %s", hex);
   (*extra)[1] = cb_xasprintf("workdir %s", j->req.workdir ? j->req.workdir
@@ -309,6 +332,12 @@ copy_inputs(struct step *st, struct copy_job *j, char ***extra,
   for (size_t i = 0; i < node->nflags; i++) {
     (*extra)[2 + i] = cb_xasprintf("flag %s", node->flags[i]);
     json_array_append_new(f, json_string(node->flags[i]));
+  }
+  /* The flags as expanded: "--chown=$OWNER" is another COPY when the
+     build arg changes.  */
+  for (size_t i = 0; i < nx; i++) {
+    (*extra)[2 + node->nflags + i] = cb_xasprintf("value %s", j->flags[i]);
+    json_array_append_new(f, json_string(j->flags[i]));
   }
   *info = json_pack("{s:s, s:o, s:o}", "instruction", node->original,
                     "source", per, "flags", f);

@@ -791,6 +791,14 @@ test_heredocs(void)
     r.dest = "/x/";
     is_int(run_req(&r, &s, &msg, NULL), 0, "heredoc with --chmod");
     is_int(perm("x/two"), 0755, "--chmod applies");
+    /* The build asks about each source alone, with all the heredocs.  */
+    r.chmod = NULL;
+    r.srcs = (char *[]){ "<<-'two'" };
+    r.nsrcs = 1;
+    r.dest = "/second/";
+    is_int(run_req(&r, &s, &msg, NULL), 0,
+           "the second heredoc's word alone: %s", msg);
+    ok(is_content("second/two", "2\n"), "finds its own body");
   }
 }
 

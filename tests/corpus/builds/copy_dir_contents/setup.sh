@@ -1,0 +1,2 @@
+chmod 0700 dir/sub
+chmod 0600 dir/sub/deep.txt

@@ -1,0 +1,1 @@
+echo 'arr[0]' > 'arr[0].txt'
