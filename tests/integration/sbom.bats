@@ -224,6 +224,19 @@ EOF
     assert "$stderr" == "cbuild: error: image 'big:1': image file '/var/lib/dpkg/status' is larger than 33554432 bytes"
 }
 
+@test "sbom: a layer blob that does not match its digest is an error, not a shorter list" {
+    ctx=$(debian_like_context)
+    run_cbuild build -t app:1 "$ctx"
+    run_cbuild inspect app:1
+    blob=$CBUILD_ROOT/blobs/sha256/$(json_out 'd[0]["Manifest"]["layers"][-1]["digest"].split(":")[1]')
+    chmod u+w "$blob"
+    printf 'garbage' | dd of="$blob" bs=1 seek=100 conv=notrunc 2>/dev/null
+    run_cbuild 2 sbom app:1
+    assert "$output" == ""
+    assert "$(line_count "$stderr")" == "1"
+    assert "$stderr" =~ "cbuild: error: image 'app:1': layer [0-9a-f]{12}: "
+}
+
 @test "sbom: a later layer that deletes a database file takes its packages out" {
     unshare --user true 2>/dev/null || skip "user namespaces are not available here"
     ctx=$(debian_like_context)
