@@ -31,6 +31,7 @@ extern const struct cli_command cli_cmd_pull;
 extern const struct cli_command cli_cmd_push;
 extern const struct cli_command cli_cmd_rmi;
 extern const struct cli_command cli_cmd_save;
+extern const struct cli_command cli_cmd_sbom;
 extern const struct cli_command cli_cmd_tag;
 extern const struct cli_command cli_cmd_run;
 extern const struct cli_command cli_cmd_unshare;

@@ -24,6 +24,7 @@ static const struct cli_command *const commands[] = {
   &cli_cmd_save,
   &cli_cmd_load,
   &cli_cmd_export,
+  &cli_cmd_sbom,
   &cli_cmd_login,
   &cli_cmd_logout,
   &cli_cmd_pull,

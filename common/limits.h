@@ -42,4 +42,15 @@
    not copied (the sandbox gets an empty one).  */
 #define CB_MAX_RESOLV_CONF (64u * 1024)
 
+/* Files read from an image for its SBOM (os-release, a package database
+   file): a larger one is refused.  The dpkg status of a full desktop
+   system is a few MiB.  */
+#define CB_MAX_SBOM_FILE (32u * 1024 * 1024)
+/* All of them together, and how many files of /var/lib/dpkg/status.d/
+   are read.  */
+#define CB_MAX_SBOM_TOTAL (128u * 1024 * 1024)
+#define CB_MAX_SBOM_STATUS_D 65536
+/* Packages in one SBOM (Debian's whole archive has fewer).  */
+#define CB_MAX_SBOM_PACKAGES 100000
+
 #endif

@@ -10,7 +10,7 @@ build_pkgs=(meson ninja-build gcc pkg-config python3 libarchive-dev libssl-dev
 # The tools whose acceptance of cbuild's output the tests check, and what
 # rootless podman needs (newuidmap).
 test_pkgs=(bats diffutils gzip zstd tar skopeo umoci podman runc uidmap
-    docker-registry)
+    docker-registry debootstrap)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-}" = --test ]; then

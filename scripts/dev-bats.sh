@@ -13,7 +13,8 @@ for t in "$@"; do
     files+=("$here/tests/integration/$t.bats")
 done
 cmd=(env CBUILD="$build/cli/cbuild" CB_SRCDIR="$here"
-     CB_CONFORMANCE_DIR="$here/../shared/conformance" bats "${files[@]}")
+     CB_CONFORMANCE_DIR="$here/../shared/conformance"
+     CB_DEBIAN_ROOTFS_TAR="${CB_DEBIAN_ROOTFS_TAR:-}" bats "${files[@]}")
 if [ "$(id -u)" -eq 0 ]; then
     exec runuser -u cbuild-test -- env -C /tmp HOME=/home/cbuild-test "${cmd[@]}"
 fi

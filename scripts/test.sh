@@ -38,12 +38,21 @@ stage_tree() {
 if [ "$(id -u)" -eq 0 ] && [ "${CBUILD_TEST_AS_ROOT:-}" != 1 ]; then
     bash "$here/scripts/deps.sh" --test
     ensure_user
+    # A debootstrap'ed Debian for sbom.bats (made once per machine, as it
+    # must be made by root); without it that test is skipped.
+    debian_tar=/var/cache/cbuild-test/debian-bookworm-rootfs.tar
+    debian_env=()
+    if bash "$here/scripts/make-debian-rootfs.sh" "$debian_tar"; then
+        debian_env=(CB_DEBIAN_ROOTFS_TAR="$debian_tar")
+    else
+        echo "no Debian root filesystem: the Debian SBOM test is skipped" >&2
+    fi
     work=$(mktemp -d /tmp/cbuild-test.XXXXXX)
     chmod 755 "$work"
     trap 'rm -rf "$work"' EXIT
     stage_tree "$work"
     rc=0
-    runuser -u "$test_user" -- env CI="${CI:-}" bash "$work/main/scripts/test.sh" || rc=$?
+    runuser -u "$test_user" -- env CI="${CI:-}" "${debian_env[@]}" bash "$work/main/scripts/test.sh" || rc=$?
     exit $rc
 fi
 
