@@ -149,9 +149,8 @@ parse_comment(struct lint_ctx *c, const char *s, size_t len, int line)
 
     while (s < end && (*s == ' ' || *s == '\t' || *s == '\r'))
       s++;
-    n = strcspn(s, " \t\r");
-    if (n > (size_t)(end - s))
-      n = (size_t)(end - s);
+    for (n = 0; s + n < end && s[n] != ' ' && s[n] != '\t' && s[n] != '\r';)
+      n++;
     if (n > 7 && strncmp(s, "ignore=", 7) == 0) {
       bits |= parse_rule_list(c, s + 7, n - 7, line);
       any = true;
