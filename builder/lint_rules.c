@@ -810,10 +810,23 @@ check_multi_process(struct lint_ctx *c)
   each_instr(c, EACH_IMAGE_ONLY, multi_process);
 }
 
+/* "CMD exec prog ...": the shell replaces itself, signals reach prog.  */
+static bool
+execs_itself(const struct instr *in)
+{
+  struct lint_script s;
+  bool execs;
+
+  parse_script(in, &s);
+  execs = s.n == 1 && strcmp(s.cmds[0].words[0], "exec") == 0;
+  lint_script_release(&s);
+  return execs;
+}
+
 static void
 shell_form_cmd(struct lint_ctx *c, const struct instr *in)
 {
-  if (is_command(in) && !in->json)
+  if (is_command(in) && !in->json && !execs_itself(in))
     lint_add(c, LINT_R_SHELL_FORM_CMD, in->line,
              "shell-form %s runs under /bin/sh -c: the process is not PID 1 "
              "and gets no SIGTERM; use the JSON form [\"prog\", \"arg\"]",

@@ -293,6 +293,8 @@ static const struct rule_case rule_cases[] = {
   FAILS("CB017", 2, "FROM alpine:3\nENTRYPOINT /run.sh\n"),
   PASSES("CB017", "FROM python:3\nCMD [\"python\", \"app.py\"]\n"),
   PASSES("CB017", "FROM alpine:3 AS t\nCMD make test\nFROM alpine:3\n"),
+  PASSES("CB017", "FROM alpine:3\nCMD exec /app --port \"$PORT\"\n"),
+  FAILS("CB017", 2, "FROM alpine:3\nCMD exec a && b\n"),
   /* CB018 no-healthcheck */
   FAILS("CB018", 1, "FROM alpine:3\nCMD [\"x\"]\n"),
   FAILS("CB018", 3, "FROM alpine:3 AS a\nHEALTHCHECK CMD true\nFROM alpine:3\n"),
