@@ -79,9 +79,9 @@ struct lint_suppress {
 struct lint_ctx {
   const struct build_plan *plan;
   const struct lint_opts *opts;
-  size_t target;  /* the stage that becomes the image */
-  bool *in_image; /* per stage: the target or a stage it is built FROM,
-                     so its layers and config end up in the image; owned */
+  size_t target;    /* the stage that becomes the image */
+  bool *in_image;   /* per stage: the target or a stage it is built FROM,
+                       so its layers and config end up in the image; owned */
   uint64_t ignored; /* lint_opts.ignore as bits */
   struct lint_suppress *suppress; /* owned */
   size_t nsuppress, suppress_alloc;
@@ -89,8 +89,8 @@ struct lint_ctx {
 };
 
 /* Record a finding of RULE (an index into the rule table) at LINE.  */
-void lint_add(struct lint_ctx *c, size_t rule, int line, const char *fmt,
-              ...) CB_PRINTF(4, 5);
+void lint_add(struct lint_ctx *c, size_t rule, int line, const char *fmt, ...)
+    CB_PRINTF(4, 5);
 
 /* The rules, as indexes into the table (lint_rules.c keeps both in this
    order).  */

@@ -186,8 +186,8 @@ line_starts(const char *text, size_t len, size_t **starts)
 
 /* The run of comment lines right above each instruction.  */
 static void
-read_comments(struct lint_ctx *c, const struct dockerfile *df,
-              const char *text, size_t len)
+read_comments(struct lint_ctx *c, const struct dockerfile *df, const char *text,
+              size_t len)
 {
   cleanup_free size_t *starts = NULL;
   size_t nlines = line_starts(text, len, &starts);
@@ -238,8 +238,10 @@ setup(struct lint_ctx *c, const struct build_plan *plan,
     const struct lint_rule *r = lint_rule_find(o->ignore[i]);
 
     if (r == NULL)
-      return cb_fail(err, CB_ERR_USAGE, 0, "--ignore: unknown rule '%s' "
-                     "(see 'cbuild lint --list')", o->ignore[i]);
+      return cb_fail(err, CB_ERR_USAGE, 0,
+                     "--ignore: unknown rule '%s' "
+                     "(see 'cbuild lint --list')",
+                     o->ignore[i]);
     c->ignored |= 1ull << (size_t)(r - lint_rule_table);
   }
   c->in_image = cb_xcalloc(plan->nstages + 1, sizeof(*c->in_image));
@@ -341,6 +343,7 @@ lint_gate(const struct build_plan *plan, const struct lint_opts *o,
   if (mode == LINT_MODE_ERROR && nerr > 0)
     return cb_fail(err, CB_ERR_UNSAFE, 0,
                    "%s: %zu error-severity lint finding%s (--lint=error): "
-                   "not building", file, nerr, nerr == 1 ? "" : "s");
+                   "not building",
+                   file, nerr, nerr == 1 ? "" : "s");
   return 0;
 }

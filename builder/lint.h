@@ -101,8 +101,7 @@ enum lint_mode {
 };
 
 /* Parse "off", "warn" or "error".  CB_ERR_USAGE otherwise.  */
-int lint_mode_parse(const char *s, enum lint_mode *mode,
-                    struct cb_error **err);
+int lint_mode_parse(const char *s, enum lint_mode *mode, struct cb_error **err);
 
 /* The build's gate: lint PLAN (text and ignore file as in lint_opts),
    log each finding through cb_log at warning level as FILE's text lines,

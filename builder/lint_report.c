@@ -14,7 +14,7 @@
    a result needs "message" (with "text"); levels are none, note, warning
    and error.  */
 #define SARIF_SCHEMA                                                           \
-  "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"       \
+  "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"        \
   "sarif-schema-2.1.0.json"
 
 void
@@ -38,11 +38,10 @@ lint_report_json(const struct lint_report *r, const char *file)
     const struct lint_finding *f = &r->findings[i];
 
     json_array_append_new(
-      findings,
-      json_pack("{s:i, s:s, s:s, s:s, s:s}", "line", f->line, "rule",
-                f->rule->id, "name", f->rule->name, "severity",
-                lint_severity_name(f->rule->severity), "message",
-                f->message));
+        findings, json_pack("{s:i, s:s, s:s, s:s, s:s}", "line", f->line,
+                            "rule", f->rule->id, "name", f->rule->name,
+                            "severity", lint_severity_name(f->rule->severity),
+                            "message", f->message));
   }
   return json_pack("{s:s, s:o, s:I, s:I, s:I}", "file", file, "findings",
                    findings, "errors", (json_int_t)r->count[LINT_ERROR],
@@ -72,8 +71,7 @@ file_uri(const char *file)
   static const char hex[] = "0123456789ABCDEF";
   struct cb_buf b = CB_BUF_INIT;
 
-  for (const unsigned char *p = (const unsigned char *)file; *p != '\0';
-       p++) {
+  for (const unsigned char *p = (const unsigned char *)file; *p != '\0'; p++) {
     if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
         (*p >= '0' && *p <= '9') || strchr("-._~/", *p) != NULL) {
       cb_buf_addc(&b, (char)*p);
@@ -92,11 +90,11 @@ sarif_rules(const struct lint_rule *rules, size_t n)
   json_t *a = json_array();
 
   for (size_t i = 0; i < n; i++)
-    json_array_append_new(
-      a, json_pack("{s:s, s:s, s:{s:s}, s:{s:s}}", "id", rules[i].id, "name",
-                   rules[i].name, "shortDescription", "text", rules[i].doc,
-                   "defaultConfiguration", "level",
-                   sarif_level(rules[i].severity)));
+    json_array_append_new(a, json_pack("{s:s, s:s, s:{s:s}, s:{s:s}}", "id",
+                                       rules[i].id, "name", rules[i].name,
+                                       "shortDescription", "text", rules[i].doc,
+                                       "defaultConfiguration", "level",
+                                       sarif_level(rules[i].severity)));
   return a;
 }
 
@@ -112,18 +110,16 @@ lint_report_sarif(const struct lint_report *r, const char *file)
     const struct lint_finding *f = &r->findings[i];
 
     json_array_append_new(
-      results,
-      json_pack("{s:s, s:I, s:s, s:{s:s}, s:[{s:{s:{s:s}, s:{s:i}}}]}",
-                "ruleId", f->rule->id, "ruleIndex",
-                (json_int_t)(f->rule - rules), "level",
-                sarif_level(f->rule->severity), "message", "text",
-                f->message, "locations", "physicalLocation",
-                "artifactLocation", "uri", uri, "region", "startLine",
-                f->line > 0 ? f->line : 1));
+        results,
+        json_pack("{s:s, s:I, s:s, s:{s:s}, s:[{s:{s:{s:s}, s:{s:i}}}]}",
+                  "ruleId", f->rule->id, "ruleIndex",
+                  (json_int_t)(f->rule - rules), "level",
+                  sarif_level(f->rule->severity), "message", "text", f->message,
+                  "locations", "physicalLocation", "artifactLocation", "uri",
+                  uri, "region", "startLine", f->line > 0 ? f->line : 1));
   }
-  return json_pack("{s:s, s:s, s:[{s:{s:{s:s, s:s, s:o}}, s:o}]}",
-                   "$schema", SARIF_SCHEMA, "version", "2.1.0", "runs",
-                   "tool", "driver", "name", "cbuild", "version",
-                   CBUILD_VERSION, "rules", sarif_rules(rules, nrules),
-                   "results", results);
+  return json_pack("{s:s, s:s, s:[{s:{s:{s:s, s:s, s:o}}, s:o}]}", "$schema",
+                   SARIF_SCHEMA, "version", "2.1.0", "runs", "tool", "driver",
+                   "name", "cbuild", "version", CBUILD_VERSION, "rules",
+                   sarif_rules(rules, nrules), "results", results);
 }

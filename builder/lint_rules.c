@@ -16,6 +16,7 @@
    for findings that are almost never right in an image that is shipped:
    secrets in the config, world-writable system paths, host-sensitive
    volumes.  */
+/* clang-format off */
 const struct lint_rule lint_rule_table[LINT_R_COUNT] = {
   [LINT_R_ROOT_USER] = { "CB001", "root-user", LINT_WARNING,
     "the final stage runs as root (no USER, or USER root/0)" },
@@ -63,6 +64,7 @@ const struct lint_rule lint_rule_table[LINT_R_COUNT] = {
   [LINT_R_BAD_COMMENT] = { "CB021", "bad-lint-comment", LINT_WARNING,
     "a cbuild-lint comment that names no known rule" },
 };
+/* clang-format on */
 
 /* --- walking the plan --- */
 
@@ -226,7 +228,8 @@ check_root_user(struct lint_ctx *c)
   else if (is_root_user(user->args[0]))
     lint_add(c, LINT_R_ROOT_USER, user->line,
              "USER %s: the container runs as root; end with an "
-             "unprivileged USER", user->args[0]);
+             "unprivileged USER",
+             user->args[0]);
 }
 
 /* --- CB002 base-image-unpinned --- */
@@ -317,10 +320,10 @@ is_git_url(const char *src)
 static bool
 maybe_archive(const char *src)
 {
-  static const char *const exts[] = { ".tar", ".tgz", ".tbz", ".tbz2",
+  static const char *const exts[] = { ".tar", ".tgz",  ".tbz", ".tbz2",
                                       ".txz", ".tzst", ".tlz", ".taz",
-                                      ".gz", ".bz2", ".xz", ".zst",
-                                      ".lz", ".lzma", ".z", NULL };
+                                      ".gz",  ".bz2",  ".xz",  ".zst",
+                                      ".lz",  ".lzma", ".z",   NULL };
   size_t n = strlen(src);
 
   for (const char *const *e = exts; *e != NULL; e++) {
@@ -360,10 +363,12 @@ add_url_checksum(struct lint_ctx *c, const struct instr *in)
     const char *src = in->args[i];
 
     if ((strncasecmp(src, "http://", 7) == 0 ||
-         strncasecmp(src, "https://", 8) == 0) && !is_git_url(src)) {
+         strncasecmp(src, "https://", 8) == 0) &&
+        !is_git_url(src)) {
       lint_add(c, LINT_R_ADD_URL_CHECKSUM, in->line,
                "ADD of '%s' without --checksum=sha256:...: the download "
-               "is not verified", src);
+               "is not verified",
+               src);
       return;
     }
   }
@@ -388,12 +393,12 @@ check_add_url(struct lint_ctx *c)
 static bool
 secret_word(const char *w, size_t n, const char *next, size_t next_n)
 {
-  static const char *const ends[] = { "PASSWORD", "PASSWD", "PASSPHRASE",
-                                      "SECRET", "TOKEN", "APIKEY",
-                                      "PRIVATEKEY", "CREDENTIALS",
-                                      "CREDENTIAL", NULL };
-  static const char *const key_pairs[] = { "API", "PRIVATE", "ACCESS",
-                                           "SECRET", NULL };
+  static const char *const ends[] = { "PASSWORD",   "PASSWD",      "PASSPHRASE",
+                                      "SECRET",     "TOKEN",       "APIKEY",
+                                      "PRIVATEKEY", "CREDENTIALS", "CREDENTIAL",
+                                      NULL };
+  static const char *const key_pairs[] = { "API", "PRIVATE", "ACCESS", "SECRET",
+                                           NULL };
 
   for (const char *const *e = ends; *e != NULL; e++) {
     size_t k = strlen(*e);
@@ -413,10 +418,10 @@ secret_word(const char *w, size_t n, const char *next, size_t next_n)
 static bool
 secret_name(const char *name)
 {
-  static const char *const not_values[] = { "FILE", "PATH", "DIR", "URL",
-                                            "URI", "ENDPOINT", "HOST",
-                                            "PORT", "NAME", "TYPE",
-                                            "LENGTH", "VERSION", NULL };
+  static const char *const not_values[] = {
+    "FILE", "PATH", "DIR",  "URL",    "URI",     "ENDPOINT", "HOST",
+    "PORT", "NAME", "TYPE", "LENGTH", "VERSION", NULL
+  };
   cleanup_free char *up = cb_xstrdup(name);
   const char *last;
   char *w;
@@ -471,9 +476,9 @@ check_secrets(struct lint_ctx *c)
 
 /* --- CB006, CB007 apt-get; CB008 apk --- */
 
-static const char *const apt_with_arg[] = { "-o", "-t", "-c", "--option",
-                                            "--target-release",
-                                            "--config-file", NULL };
+static const char *const apt_with_arg[] = {
+  "-o", "-t", "-c", "--option", "--target-release", "--config-file", NULL
+};
 
 /* The apt subcommand of CMD ("install"), or NULL for another program. */
 static const char *
@@ -535,7 +540,8 @@ apt_recommends(struct lint_ctx *c, const struct instr *in)
         !apt_recommends_off(&s.cmds[i])) {
       lint_add(c, LINT_R_APT_RECOMMENDS, in->line,
                "%s install without --no-install-recommends pulls in "
-               "packages nobody asked for", program(&s.cmds[i], NULL));
+               "packages nobody asked for",
+               program(&s.cmds[i], NULL));
       break;
     }
   }
@@ -567,7 +573,8 @@ apt_lists(struct lint_ctx *c, const struct instr *in)
   if (verb != NULL && !script_removes(&s, "/var/lib/apt/lists"))
     lint_add(c, LINT_R_APT_LISTS, in->line,
              "apt-get %s without 'rm -rf /var/lib/apt/lists/*' in the same "
-             "RUN: the package lists stay in the layer", verb);
+             "RUN: the package lists stay in the layer",
+             verb);
   lint_script_release(&s);
 }
 
@@ -580,11 +587,11 @@ check_apt_lists(struct lint_ctx *c)
 static void
 apk_cache(struct lint_ctx *c, const struct instr *in)
 {
-  static const char *const with_arg[] = { "-X", "--repository", "-p",
-                                          "--root", "-t", "--virtual",
-                                          "--arch", "--cache-dir",
-                                          "--keys-dir",
-                                          "--repositories-file", NULL };
+  static const char *const with_arg[] = {
+    "-X",         "--repository",        "-p",     "--root",
+    "-t",         "--virtual",           "--arch", "--cache-dir",
+    "--keys-dir", "--repositories-file", NULL
+  };
   struct lint_script s;
 
   if (in->kind != INSTR_RUN || mount_covers(in, "/var/cache/apk") ||
@@ -630,8 +637,8 @@ runs_fetched_text(const struct lint_cmd *cmd)
   int at;
   const char *p = program(cmd, &at);
 
-  if (p == NULL || !(lint_is_shell(p) || strcmp(p, ".") == 0 ||
-                     strcmp(p, "source") == 0))
+  if (p == NULL ||
+      !(lint_is_shell(p) || strcmp(p, ".") == 0 || strcmp(p, "source") == 0))
     return false;
   for (size_t i = (size_t)at + 1; i < cmd->nwords; i++) {
     for (const char *const *m = marks; *m != NULL; m++) {
@@ -677,7 +684,8 @@ pipe_to_shell(struct lint_ctx *c, const struct instr *in)
   if (what != NULL)
     lint_add(c, LINT_R_PIPE_TO_SHELL, in->line,
              "%s run by a shell executes unverified code from the network; "
-             "download, check a checksum or signature, then run it", what);
+             "download, check a checksum or signature, then run it",
+             what);
   lint_script_release(&s);
 }
 
@@ -699,15 +707,16 @@ installs_packages(const struct lint_cmd *cmd)
     const char *prog;
     const char *verbs[7];
   } pms[] = {
-    { "apt-get", { "install", "update", "upgrade", "dist-upgrade",
-                   "full-upgrade", NULL } },
+    { "apt-get",
+      { "install", "update", "upgrade", "dist-upgrade", "full-upgrade",
+        NULL } },
     { "apt", { "install", "update", "upgrade", "full-upgrade", NULL } },
     { "apk", { "add", "update", "upgrade", NULL } },
     { "yum", { "install", "update", "upgrade", "groupinstall", NULL } },
     { "dnf", { "install", "update", "upgrade", "groupinstall", NULL } },
     { "microdnf", { "install", "update", "upgrade", NULL } },
-    { "zypper", { "install", "in", "update", "up", "dist-upgrade", "dup",
-                  NULL } },
+    { "zypper",
+      { "install", "in", "update", "up", "dist-upgrade", "dup", NULL } },
     { "pip", { "install", NULL } },
     { "pip3", { "install", NULL } },
     { "npm", { "install", "i", "ci", NULL } },
@@ -797,7 +806,8 @@ multi_process(struct lint_ctx *c, const struct instr *in)
       lint_add(c, LINT_R_MULTI_PROCESS, in->line,
                "%s starts '%s' in the background with '&': its exit and "
                "signals are lost; run each process in a container of its "
-               "own", instr_kind_name(in->kind), s.cmds[i].words[0]);
+               "own",
+               instr_kind_name(in->kind), s.cmds[i].words[0]);
       break;
     }
   }
@@ -972,11 +982,12 @@ symbolic_world_writable(const char *m)
 static bool
 broad_path(const char *path)
 {
-  static const char *const system[] = { "etc", "usr", "bin", "sbin", "lib",
-                                        "lib32", "lib64", "libx32", "boot",
-                                        "root", "proc", "sys", "dev", NULL };
-  static const char *const shallow[] = { "var", "home", "opt", "srv", "run",
-                                         NULL };
+  static const char *const system[] = { "etc",  "usr",   "bin",   "sbin",
+                                        "lib",  "lib32", "lib64", "libx32",
+                                        "boot", "root",  "proc",  "sys",
+                                        "dev",  NULL };
+  static const char *const shallow[] = { "var", "home", "opt",
+                                         "srv", "run",  NULL };
   cleanup_free char *p = cb_xstrdup(path);
   size_t n = strlen(p), depth = 0;
   cleanup_free char *first = NULL;
@@ -1005,8 +1016,7 @@ chmod_option(const char *w)
 {
   if (strncmp(w, "--", 2) == 0)
     return true;
-  return w[0] == '-' && w[1] != '\0' && strspn(w + 1, "Rcfv") ==
-                                            strlen(w + 1);
+  return w[0] == '-' && w[1] != '\0' && strspn(w + 1, "Rcfv") == strlen(w + 1);
 }
 
 /* The finding of one chmod command, if any.  */
@@ -1030,7 +1040,8 @@ chmod_world(struct lint_ctx *c, const struct instr *in,
     if (!chmod_option(w) && broad_path(w)) {
       lint_add(c, LINT_R_WORLD_WRITABLE, in->line,
                "chmod %s on '%s' lets every user of the container write "
-               "there", mode, w);
+               "there",
+               mode, w);
       return;
     }
   }
@@ -1066,8 +1077,8 @@ check_world_writable(struct lint_ctx *c)
 static void
 sensitive_volume(struct lint_ctx *c, const struct instr *in)
 {
-  static const char *const trees[] = { "/etc", "/proc", "/sys", "/dev",
-                                       "/boot", NULL };
+  static const char *const trees[] = { "/etc", "/proc", "/sys",
+                                       "/dev", "/boot", NULL };
   static const char *const exact[] = { "/", "/var/run/docker.sock",
                                        "/run/docker.sock", NULL };
 
@@ -1087,7 +1098,8 @@ sensitive_volume(struct lint_ctx *c, const struct instr *in)
     if (hit) {
       lint_add(c, LINT_R_SENSITIVE_VOLUME, in->line,
                "VOLUME %s is a host-sensitive path: whoever mounts the "
-               "host's %s there gives the container the host", v, v);
+               "host's %s there gives the container the host",
+               v, v);
       return;
     }
   }
@@ -1164,7 +1176,8 @@ check_relative_workdir(struct lint_ctx *c)
         lint_add(c, LINT_R_RELATIVE_WORKDIR, in->line,
                  "WORKDIR %s is relative to the base image's working "
                  "directory, which this Dockerfile never sets; use an "
-                 "absolute path", in->args[0]);
+                 "absolute path",
+                 in->args[0]);
       set[s] = true;
     }
   }

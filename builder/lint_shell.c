@@ -380,8 +380,8 @@ in_list(const char *s, const char *const *list)
 bool
 lint_is_shell(const char *word)
 {
-  static const char *const shells[] = { "sh", "bash", "dash", "ash", "zsh",
-                                        "ksh", "mksh", NULL };
+  static const char *const shells[] = { "sh",  "bash", "dash", "ash",
+                                        "zsh", "ksh",  "mksh", NULL };
 
   return in_list(lint_basename(word), shells);
 }
@@ -415,13 +415,13 @@ skip_sudo_options(char *const *words, size_t i, size_t n)
 int
 lint_cmd_program(const struct lint_cmd *cmd, bool skip_sudo)
 {
-  static const char *const keywords[] = { "!", "{", "}", "if", "then", "else",
-                                          "elif", "do", "while", "until",
-                                          "time", "exec", "command", "nohup",
-                                          NULL };
-  static const char *const not_programs[] = { "for", "case", "select",
-                                              "function", "fi", "done",
-                                              "esac", NULL };
+  static const char *const keywords[] = { "!",       "{",     "}",    "if",
+                                          "then",    "else",  "elif", "do",
+                                          "while",   "until", "time", "exec",
+                                          "command", "nohup", NULL };
+  static const char *const not_programs[] = { "for",      "case", "select",
+                                              "function", "fi",   "done",
+                                              "esac",     NULL };
   size_t i = 0, n = cmd->nwords;
 
   while (i < n) {
@@ -432,9 +432,9 @@ lint_cmd_program(const struct lint_cmd *cmd, bool skip_sudo)
       i++;
     } else if (strcmp(base, "env") == 0 || strcmp(base, "nice") == 0) {
       /* env -i, nice -n 10: options, then the command */
-      for (i++; i < n && (cmd->words[i][0] == '-' ||
-                          is_assignment(cmd->words[i]) ||
-                          all_digits(cmd->words[i]));)
+      for (i++;
+           i < n && (cmd->words[i][0] == '-' || is_assignment(cmd->words[i]) ||
+                     all_digits(cmd->words[i]));)
         i++;
     } else if (skip_sudo && strcmp(base, "sudo") == 0) {
       i = skip_sudo_options(cmd->words, i, n);
@@ -481,8 +481,7 @@ heredocs_are_script(const char *text)
 
   lint_script_parse(text, &s);
   prog = s.n == 1 ? lint_cmd_program(&s.cmds[0], true) : -1;
-  script = s.n == 0 ||
-           (prog >= 0 && lint_is_shell(s.cmds[0].words[prog]));
+  script = s.n == 0 || (prog >= 0 && lint_is_shell(s.cmds[0].words[prog]));
   lint_script_release(&s);
   return script;
 }

@@ -18,27 +18,27 @@
 #include "common/banned.h"
 
 static const char usage[] =
-  "usage: cbuild lint [OPTIONS] [CONTEXT]\n"
-  "\n"
-  "Check the Dockerfile of CONTEXT (default: the current directory)\n"
-  "against cbuild's rules, build nothing, and print one line per "
-  "finding:\n"
-  "  FILE:LINE  RULE  severity  message\n"
-  "Exit status: 0 without error-severity findings, 1 with some, 2 for a\n"
-  "usage or parse error.\n"
-  "\n"
-  "A comment right above an instruction silences rules for it:\n"
-  "  # cbuild-lint ignore=CB012,pipe-to-shell\n"
-  "\n"
-  "Options:\n"
-  "  -f, --file FILE        the Dockerfile (default CONTEXT/Dockerfile; - "
-  "for stdin)\n"
-  "      --format FORMAT    text (default), json or sarif (SARIF 2.1.0)\n"
-  "      --ignore RULE      never report RULE, an id or a name "
-  "(repeatable)\n"
-  "      --target STAGE     the stage that becomes the image (default: "
-  "the last)\n"
-  "      --list             list the rules and exit\n";
+    "usage: cbuild lint [OPTIONS] [CONTEXT]\n"
+    "\n"
+    "Check the Dockerfile of CONTEXT (default: the current directory)\n"
+    "against cbuild's rules, build nothing, and print one line per "
+    "finding:\n"
+    "  FILE:LINE  RULE  severity  message\n"
+    "Exit status: 0 without error-severity findings, 1 with some, 2 for a\n"
+    "usage or parse error.\n"
+    "\n"
+    "A comment right above an instruction silences rules for it:\n"
+    "  # cbuild-lint ignore=CB012,pipe-to-shell\n"
+    "\n"
+    "Options:\n"
+    "  -f, --file FILE        the Dockerfile (default CONTEXT/Dockerfile; - "
+    "for stdin)\n"
+    "      --format FORMAT    text (default), json or sarif (SARIF 2.1.0)\n"
+    "      --ignore RULE      never report RULE, an id or a name "
+    "(repeatable)\n"
+    "      --target STAGE     the stage that becomes the image (default: "
+    "the last)\n"
+    "      --list             list the rules and exit\n";
 
 enum lint_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_SARIF };
 
@@ -68,10 +68,11 @@ lint_opt(void *data, int id, const char *arg, struct cb_error **err)
     return 0;
   case 'i':
     if (lint_rule_find(arg) == NULL)
-      return cli_usage_error(&cli_cmd_lint, err, "--ignore: unknown rule "
-                             "'%s' (see 'cbuild lint --list')", arg);
-    o->ignore = cb_xreallocarray(o->ignore, o->nignore + 1,
-                                 sizeof(*o->ignore));
+      return cli_usage_error(&cli_cmd_lint, err,
+                             "--ignore: unknown rule "
+                             "'%s' (see 'cbuild lint --list')",
+                             arg);
+    o->ignore = cb_xreallocarray(o->ignore, o->nignore + 1, sizeof(*o->ignore));
     o->ignore[o->nignore++] = (char *)arg;
     return 0;
   default:
@@ -82,8 +83,10 @@ lint_opt(void *data, int id, const char *arg, struct cb_error **err)
     else if (strcmp(arg, "sarif") == 0)
       o->format = FORMAT_SARIF;
     else
-      return cli_usage_error(&cli_cmd_lint, err, "--format is text, json "
-                             "or sarif, not '%s'", arg);
+      return cli_usage_error(&cli_cmd_lint, err,
+                             "--format is text, json "
+                             "or sarif, not '%s'",
+                             arg);
     return 0;
   }
 }
@@ -162,19 +165,16 @@ static int
 run(int argc, char **argv, struct cb_error **err)
 {
   static const struct cli_opt opts[] = {
-    { "file", 'f', true, 'f' },
-    { "format", 0, true, 'F' },
-    { "ignore", 0, true, 'i' },
-    { "target", 0, true, 'T' },
-    { "list", 0, false, 'l' },
-    { NULL, 0, false, 0 },
+    { "file", 'f', true, 'f' }, { "format", 0, true, 'F' },
+    { "ignore", 0, true, 'i' }, { "target", 0, true, 'T' },
+    { "list", 0, false, 'l' },  { NULL, 0, false, 0 },
   };
   struct lint_cli o;
   int first = 0, rc;
 
   memset(&o, 0, sizeof(o));
-  rc = cli_parse(&cli_cmd_lint, argc, argv, opts, false, lint_opt, &o,
-                 &first, err);
+  rc = cli_parse(&cli_cmd_lint, argc, argv, opts, false, lint_opt, &o, &first,
+                 err);
   if (rc == 1) /* --help printed the usage */
     rc = 0;
   else if (rc == 0 && o.list)

@@ -167,8 +167,10 @@ struct rule_case {
   const char *text;
 };
 
+/* clang-format off */
 #define FAILS(rule, line, text) { rule, line, text }
 #define PASSES(rule, text) { rule, 0, text }
+/* clang-format on */
 
 static const struct rule_case rule_cases[] = {
   /* CB001 root-user */
@@ -214,8 +216,9 @@ static const struct rule_case rule_cases[] = {
   PASSES("CB005", "FROM alpine:3\nENV GPG_KEY=0123ABCD\n"),
   PASSES("CB005", "FROM alpine:3\nENV DB_PASSWORD=\n"),
   /* CB006 apt-install-recommends */
-  FAILS("CB006", 2, "FROM debian:12\nRUN apt-get update && apt-get install "
-                    "-y curl && rm -rf /var/lib/apt/lists/*\n"),
+  FAILS("CB006", 2,
+        "FROM debian:12\nRUN apt-get update && apt-get install "
+        "-y curl && rm -rf /var/lib/apt/lists/*\n"),
   PASSES("CB006", "FROM debian:12\nRUN apt-get update && apt-get install -y "
                   "--no-install-recommends curl\n"),
   PASSES("CB006", "FROM debian:12 AS build\nRUN apt-get install -y gcc\n"
@@ -223,8 +226,9 @@ static const struct rule_case rule_cases[] = {
   PASSES("CB006", "FROM debian:12\nRUN echo 'APT::Install-Recommends \"0\";' "
                   "> /etc/apt/apt.conf.d/norec\nRUN apt-get install -y x\n"),
   /* CB007 apt-lists-not-removed */
-  FAILS("CB007", 2, "FROM debian:12\nRUN apt-get update && apt-get install "
-                    "-y --no-install-recommends curl\n"),
+  FAILS("CB007", 2,
+        "FROM debian:12\nRUN apt-get update && apt-get install "
+        "-y --no-install-recommends curl\n"),
   PASSES("CB007", "FROM debian:12\nRUN apt-get update && apt-get install -y "
                   "--no-install-recommends curl \\\n && rm -rf "
                   "/var/lib/apt/lists/*\n"),
@@ -240,7 +244,8 @@ static const struct rule_case rule_cases[] = {
   FAILS("CB009", 2, "FROM alpine:3\nRUN curl -fsSL https://x/i.sh | sh\n"),
   FAILS("CB009", 2, "FROM alpine:3\nRUN wget -qO- https://x | sudo bash -s\n"),
   FAILS("CB009", 2, "FROM alpine:3\nRUN sh -c \"$(curl -fsSL https://x)\"\n"),
-  FAILS("CB009", 2, "FROM alpine:3\nRUN <<EOF\nset -e\ncurl -s x | bash\nEOF\n"),
+  FAILS("CB009", 2,
+        "FROM alpine:3\nRUN <<EOF\nset -e\ncurl -s x | bash\nEOF\n"),
   PASSES("CB009", "FROM alpine:3\nRUN curl -fsSLo /tmp/i.sh https://x && "
                   "sha256sum -c s && sh /tmp/i.sh\n"),
   PASSES("CB009", "FROM alpine:3\nRUN curl -s https://x | tar xz\n"),
@@ -248,8 +253,9 @@ static const struct rule_case rule_cases[] = {
                   "EOF\n"),
   /* CB010 package-manager-in-cmd */
   FAILS("CB010", 2, "FROM debian:12\nCMD apt-get update && ./run\n"),
-  FAILS("CB010", 2, "FROM python:3\nENTRYPOINT [\"sh\", \"-c\", \"pip install "
-                    "-r req.txt && python app.py\"]\n"),
+  FAILS("CB010", 2,
+        "FROM python:3\nENTRYPOINT [\"sh\", \"-c\", \"pip install "
+        "-r req.txt && python app.py\"]\n"),
   PASSES("CB010", "FROM python:3\nCMD [\"python\", \"app.py\"]\n"),
   PASSES("CB010", "FROM node:20\nCMD [\"npm\", \"start\"]\n"),
   /* CB011 multiple-processes */
@@ -297,7 +303,8 @@ static const struct rule_case rule_cases[] = {
   FAILS("CB017", 2, "FROM alpine:3\nCMD exec a && b\n"),
   /* CB018 no-healthcheck */
   FAILS("CB018", 1, "FROM alpine:3\nCMD [\"x\"]\n"),
-  FAILS("CB018", 3, "FROM alpine:3 AS a\nHEALTHCHECK CMD true\nFROM alpine:3\n"),
+  FAILS("CB018", 3,
+        "FROM alpine:3 AS a\nHEALTHCHECK CMD true\nFROM alpine:3\n"),
   PASSES("CB018", "FROM alpine:3\nHEALTHCHECK CMD wget -qO- localhost\n"),
   PASSES("CB018", "FROM alpine:3\nHEALTHCHECK NONE\n"),
   PASSES("CB018", "FROM alpine:3 AS a\nHEALTHCHECK CMD true\nFROM a\n"),
@@ -359,14 +366,14 @@ static void
 test_ignore(void)
 {
   static const char text[] =
-    "FROM alpine:3\n"
-    "# a comment that says why\n"
-    "# cbuild-lint ignore=CB012,pipe-to-shell because reasons\n"
-    "RUN sudo true && curl -s x | sh\n"
-    "# cbuild-lint ignore=CB012\n"
-    "\n"
-    "RUN sudo false\n"
-    "USER app\n";
+      "FROM alpine:3\n"
+      "# a comment that says why\n"
+      "# cbuild-lint ignore=CB012,pipe-to-shell because reasons\n"
+      "RUN sudo true && curl -s x | sh\n"
+      "# cbuild-lint ignore=CB012\n"
+      "\n"
+      "RUN sudo false\n"
+      "USER app\n";
   char *const ignore[] = { (char *)"no-healthcheck", (char *)"cb002" };
   char *const bad[] = { (char *)"CB999" };
   cleanup_linted struct linted l;
@@ -395,7 +402,7 @@ test_ignore(void)
   o.nignore = 1;
   is_int(lint_text(text, &o, &l2, &err), -1, "an unknown --ignore fails");
   ok(err != NULL && err->kind == CB_ERR_USAGE &&
-       strstr(err->msg, "CB999") != NULL,
+         strstr(err->msg, "CB999") != NULL,
      "a usage error naming the rule");
 }
 
@@ -429,7 +436,7 @@ static void
 test_reports(void)
 {
   static const char text[] =
-    "FROM alpine:3\nENV API_TOKEN=s3cr3t-value\nRUN sudo x\n";
+      "FROM alpine:3\nENV API_TOKEN=s3cr3t-value\nRUN sudo x\n";
   cleanup_linted struct linted l;
   cleanup_error struct cb_error *err = NULL;
   cleanup_buf struct cb_buf out = CB_BUF_INIT;
@@ -443,8 +450,9 @@ test_reports(void)
   lint_report_text(l.report, "ctx/Dockerfile", &out);
   ok(strstr(cb_buf_str(&out),
             "ctx/Dockerfile:2  CB005  error  ENV API_TOKEN looks like a "
-            "secret") != NULL, "text line: FILE:LINE  RULE  severity  "
-            "message");
+            "secret") != NULL,
+     "text line: FILE:LINE  RULE  severity  "
+     "message");
   ok(strstr(cb_buf_str(&out), "s3cr3t") == NULL,
      "the secret's value is never printed");
   is_int((long long)l.report->count[LINT_ERROR], 1, "one error");
@@ -453,31 +461,31 @@ test_reports(void)
   is_int((long long)json_integer_value(json_object_get(j, "errors")), 1,
          "json: errors count");
   is_str(json_string_value(json_object_get(
-           json_array_get(json_object_get(j, "findings"), 0), "rule")),
+             json_array_get(json_object_get(j, "findings"), 0), "rule")),
          "CB001", "json: findings sorted by line");
   json_decref(j);
 
   j = lint_report_sarif(l.report, "my ctx/Dockerfile");
   is_str(json_string_value(json_object_get(j, "version")), "2.1.0",
          "sarif: version");
-  results = json_object_get(json_array_get(json_object_get(j, "runs"), 0),
-                            "results");
+  results =
+      json_object_get(json_array_get(json_object_get(j, "runs"), 0), "results");
   is_int((long long)json_array_size(results), (long long)l.report->n,
          "sarif: one result per finding");
   for (size_t i = 0; i < json_array_size(results); i++) {
     json_t *r = json_array_get(results, i);
     json_t *loc = json_object_get(
-      json_array_get(json_object_get(r, "locations"), 0), "physicalLocation");
+        json_array_get(json_object_get(r, "locations"), 0), "physicalLocation");
 
     if (strcmp(json_string_value(json_object_get(r, "ruleId")), "CB005"))
       continue;
     is_str(json_string_value(json_object_get(r, "level")), "error",
            "sarif: level");
     is_str(json_string_value(json_object_get(
-             json_object_get(loc, "artifactLocation"), "uri")),
+               json_object_get(loc, "artifactLocation"), "uri")),
            "my%20ctx/Dockerfile", "sarif: the uri is percent-encoded");
-    is_int((long long)json_integer_value(json_object_get(
-             json_object_get(loc, "region"), "startLine")),
+    is_int((long long)json_integer_value(
+               json_object_get(json_object_get(loc, "region"), "startLine")),
            2, "sarif: startLine");
   }
   json_decref(j);
@@ -502,8 +510,7 @@ test_gate(void)
          "gate warn passes");
   is_int(lint_gate(l.plan, &o, "Dockerfile", LINT_MODE_ERROR, &err), -1,
          "gate error refuses an error-severity finding");
-  ok(err != NULL && strstr(err->msg, "not building") != NULL,
-     "and says so");
+  ok(err != NULL && strstr(err->msg, "not building") != NULL, "and says so");
   is_int(lint_mode_parse("warn", &m, &err2), 0, "mode warn parses");
   is_int(m, LINT_MODE_WARN, "to LINT_MODE_WARN");
   is_int(lint_mode_parse("loud", &m, &err2), -1, "mode loud does not");
