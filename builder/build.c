@@ -681,6 +681,17 @@ loaded_release(struct loaded *l)
   build_context_free(l->ctx);
 }
 
+/* --lint: the Dockerfile as read, checked before anything runs.  */
+static int
+lint_before_build(const struct build_opts *o, const struct loaded *l,
+                  size_t len, struct cb_error **err)
+{
+  struct lint_opts lo = { l->text, len, l->ctx->ignore_name != NULL,
+                          o->target, NULL, 0 };
+
+  return lint_gate(l->plan, &lo, l->ctx->dockerfile_name, o->lint, err);
+}
+
 static int
 load(const struct build_opts *o, struct loaded *l, struct cb_error **err)
 {
@@ -694,7 +705,8 @@ load(const struct build_opts *o, struct loaded *l, struct cb_error **err)
   for (char **w = l->df->warnings; w != NULL && *w != NULL; w++)
     cb_log(CB_LOG_WARN, "%s:%s", l->ctx->dockerfile_name, *w);
   if (build_plan_new(l->df, &l->plan, err) < 0 ||
-      exec_plan_new(l->plan, o->build_args, o->target, &l->ep, err) < 0)
+      exec_plan_new(l->plan, o->build_args, o->target, &l->ep, err) < 0 ||
+      lint_before_build(o, l, len, err) < 0)
     return -1;
   return 0;
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "builder/lint.h"
 #include "builder/progress.h"
 #include "common/digest.h"
 #include "common/error.h"
@@ -38,6 +39,7 @@ struct build_opts {
   enum layer_compression compression;
   const struct build_secrets *secrets; /* --secret, for RUN --mount */
   const char *storage_driver; /* --storage-driver, or NULL */
+  enum lint_mode lint;    /* --lint: check the Dockerfile before building */
 };
 
 struct build_result {

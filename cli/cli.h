@@ -18,6 +18,7 @@ struct cli_command {
 
 extern const struct cli_command cli_cmd_build;
 extern const struct cli_command cli_cmd_parse;
+extern const struct cli_command cli_cmd_lint;
 extern const struct cli_command cli_cmd_debug_expand;
 extern const struct cli_command cli_cmd_export;
 extern const struct cli_command cli_cmd_images;

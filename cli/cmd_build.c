@@ -66,6 +66,10 @@ static const char usage[] =
   "                           how RUN, COPY and ADD see the image so far\n"
   "                           (default auto: overlay where it works; also\n"
   "                           $CBUILD_STORAGE_DRIVER)\n"
+  "      --lint off|warn|error\n"
+  "                           check the Dockerfile first, as 'cbuild lint':\n"
+  "                           warn logs the findings, error also refuses to\n"
+  "                           build on an error-severity one (default off)\n"
   "      --secret id=ID[,src=FILE|env=VAR]\n"
   "                           a secret for RUN --mount=type=secret; it never\n"
   "                           enters a layer, the cache key or the log\n";
@@ -287,6 +291,8 @@ build_opt(void *data, int id, const char *arg, struct cb_error **err)
   case 'd':
     o->bo.storage_driver = arg;
     return 0;
+  case 'L':
+    return lint_mode_parse(arg, &o->bo.lint, err);
   case 'l':
     return add_pair(&o->labels, &o->nlabels, "--label", arg, err);
   case 'A':
@@ -431,6 +437,7 @@ run(int argc, char **argv, struct cb_error **err)
     { "plan", 0, false, 'D' },
     { "output", 'o', true, 'o' },
     { "storage-driver", 0, true, 'd' },
+    { "lint", 0, true, 'L' },
     { NULL, 0, false, 0 },
   };
   struct build_cli o;

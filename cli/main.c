@@ -30,6 +30,7 @@ static const struct cli_command *const commands[] = {
   &cli_cmd_pull,
   &cli_cmd_push,
   &cli_cmd_parse,
+  &cli_cmd_lint,
   &cli_cmd_debug_expand,
   &cli_cmd_run,
   &cli_cmd_unshare,
