@@ -30,6 +30,7 @@ struct stage_image {
   struct store_image img;   /* names NULL; manifest's config unset */
   struct cb_digest key;     /* the cache key after the last step */
   int64_t last_created;     /* "created" of the newest step so far */
+  bool missed;              /* a step of it (or of its base) missed */
   /* The ARGs the stage declared, with their values: a stage based on it
      sees them too (Dockerfile reference, ARG "Scope").  */
   struct shell_env args;
@@ -47,7 +48,6 @@ struct build {
   struct progress *progress;
   int step;                 /* the current step's number */
   int nsteps;
-  bool cache_broken;        /* a step missed: later ones cannot hit */
   struct copy_hash_cache *hash_cache; /* context file digests */
   enum rootfs_driver driver; /* OVERLAY or VFS, for every step */
   unsigned ran, cached;
@@ -61,6 +61,7 @@ struct step {
   int stage_idx;            /* index of the stage in the plan */
   const struct instr *in;
   char **words;             /* arguments after expansion; owned by caller */
+  bool uncacheable;         /* never a hit (an ADD URL without checksum) */
   char *where;              /* "2/5" or "builder 2/5", for progress */
 };
 

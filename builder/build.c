@@ -61,17 +61,20 @@ step_now(const struct build *b)
   return b->o->timestamp >= 0 ? b->o->timestamp : (int64_t)time(NULL);
 }
 
-/* The key under which the step after PREV last recorded what it saw, so
-   that a miss can say what changed.  */
+/* The key under which the step after the stage's last one recorded what
+   it saw, so that a miss can say what changed.  The stage's number is in
+   it: stages on the same base share the key before their first step.  */
 static void
-next_key(const struct cb_digest *prev, struct cb_digest *out)
+next_key(const struct step *st, struct cb_digest *out)
 {
-  char s[CB_DIGEST_STR_LEN];
+  char s[CB_DIGEST_STR_LEN], n[24];
   cleanup_hasher struct cb_hasher *h = cb_hasher_new();
 
-  cb_digest_str(prev, s);
+  cb_digest_str(&st->si->key, s);
+  snprintf(n, sizeof(n), "%d", st->stage_idx);
   hash_str(h, "next");
   hash_str(h, s);
+  hash_str(h, n);
   cb_hasher_peek(h, out);
 }
 
@@ -89,13 +92,14 @@ miss_reason(struct build *b, const struct step *st, json_t *info)
 
   if (b->o->no_cache)
     return cb_xstrdup("--no-cache");
-  if (b->cache_broken)
-    return cb_xstrdup("an earlier step changed");
-  next_key(&st->si->key, &k);
+  if (st->uncacheable)
+    return cb_xstrdup("a URL without --checksum is fetched every time");
+  next_key(st, &k);
   if (layer_store_cache_get(b->s, &k, &last, &e) <= 0 || last.info == NULL) {
     cb_error_free(e);
     cache_record_release(&last);
-    return cb_xstrdup("not built before");
+    return cb_xstrdup(st->si->missed ? "an earlier step changed"
+                                     : "not built before");
   }
   json_object_foreach(info, key, v) {
     json_t *old = json_object_get(last.info, key);
@@ -147,7 +151,7 @@ step_cache_lookup(struct step *st, const struct cb_digest *key,
   int rc = 0;
 
   rec->info = NULL;
-  if (!b->o->no_cache && !b->cache_broken) {
+  if (!b->o->no_cache && !st->uncacheable) {
     rc = layer_store_cache_get(b->s, key, rec, err);
     if (rc < 0) {
       json_decref(info);
@@ -162,11 +166,11 @@ step_cache_lookup(struct step *st, const struct cb_digest *key,
   }
   why = miss_reason(b, st, info);
   progress_cache(b->progress, b->step, false, why);
-  b->cache_broken = true;
+  st->si->missed = true;
   /* Remember what this step saw, for the next miss's reason.  */
   memset(&rec_next, 0, sizeof(rec_next));
   rec_next.info = info;
-  next_key(&st->si->key, &k);
+  next_key(st, &k);
   if (layer_store_cache_put(b->s, &k, &rec_next, err) < 0)
     rc = -1;
   json_decref(info);
@@ -189,6 +193,26 @@ add_history(struct stage_image *si, const struct instr *in, char **words,
   return oci_config_add_history(si->img.config, &h, err);
 }
 
+/* The key after a step: its own key and what it produced, so that the
+   steps after a rebuilt one still hit when it made the same layer (a
+   stage rebuilt to the same artifact), and never hit a record made on
+   top of different content.  */
+static void
+result_key(const struct cb_digest *key, const struct cache_record *rec,
+           struct cb_digest *out)
+{
+  cleanup_hasher struct cb_hasher *h = cb_hasher_new();
+  char s[CB_DIGEST_STR_LEN];
+
+  cb_digest_str(key, s);
+  hash_str(h, "result");
+  hash_str(h, s);
+  if (rec->has_layer)
+    cb_digest_str(&rec->diff_id, s);
+  hash_str(h, rec->has_layer ? s : "none");
+  cb_hasher_peek(h, out);
+}
+
 int
 step_commit(struct step *st, const struct cb_digest *key,
             const struct cache_record *rec, struct cb_error **err)
@@ -198,7 +222,7 @@ step_commit(struct step *st, const struct cb_digest *key,
   char when[OCI_TIME_LEN];
   struct oci_history h;
 
-  si->key = *key;
+  result_key(key, rec, &si->key);
   if (rec->created > si->last_created)
     si->last_created = rec->created;
   if (!rec->has_layer)
@@ -226,8 +250,7 @@ step_through_cache(struct step *st, char *const *extra, json_t *info,
   step_key(st, extra, &key);
   memset(&rec, 0, sizeof(rec));
   rec.info = info;
-  if (uncacheable)
-    st->b->cache_broken = true;
+  st->uncacheable = uncacheable;
   rc = step_cache_lookup(st, &key, &rec, err);
   if (rc == 0) {
     rc = fn(st, data, &rec, err);
@@ -279,6 +302,7 @@ base_stage(struct stage_image *si, struct stage_scope *sc,
     oci_manifest_add_layer(si->img.manifest, &from->img.manifest->layers[i]);
   si->key = from->key;
   si->last_created = from->last_created;
+  si->missed = from->missed;
 }
 
 static int64_t
@@ -465,7 +489,8 @@ do_step(struct build *b, struct stage_image *si, struct stage_scope *sc,
         struct imgconfig_state *cs, const struct instr *in, const char *stage,
         struct cb_error **err)
 {
-  struct step st = { b, si, sc, (int)(si - b->stages), in, NULL, NULL };
+  struct step st = { b, si, sc, (int)(si - b->stages), in, NULL, false,
+                     NULL };
   const char *text = in->node->original;
   int rc;
 

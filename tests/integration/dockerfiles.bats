@@ -187,6 +187,24 @@ image_ids() {
     assert "$(cat "$TESTDIR/flat/b")" == "changed"
 }
 
+@test "build: a rebuilt stage that makes the same file leaves the stages that copy it cached" {
+    ctx=$(fixture empty)
+    printf 'FROM base:1 AS b\nCOPY a.txt /a.txt\nRUN mkdir /out && echo fixed > /out/f\nFROM base:1\nRUN echo independent > /i\nCOPY --from=b /out/f /f\nRUN cat /f > /g\n' >"$ctx/Dockerfile"
+    echo one >"$ctx/a.txt"
+    run_cbuild build -q "$ctx"
+    id=$output
+    echo two >"$ctx/a.txt"
+    run_cbuild build --progress plain "$ctx"
+    assert "$stderr" =~ "#2 cache miss: source 'a.txt' changed"
+    assert "$stderr" =~ "#3 cache miss: an earlier step changed"
+    # The final stage shares its base with stage b but not its misses;
+    # COPY --from keys on the file's content, which did not change.
+    assert "$stderr" =~ "#5 CACHED"
+    assert "$stderr" =~ "#6 CACHED"
+    assert "$stderr" =~ "#7 CACHED"
+    assert "$(tail -n 1 <<<"$output")" == "$id"
+}
+
 @test "build: a changed --build-arg misses where it is used, naming it" {
     ctx=$(fixture empty)
     printf 'FROM base:1\nARG V=1\nCOPY a.txt /a.txt\nRUN echo $V > /v\nARG OWNER=0\nCOPY --chown=$OWNER a.txt /owned.txt\n' >"$ctx/Dockerfile"
