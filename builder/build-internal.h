@@ -137,6 +137,12 @@ int from_root_open(struct step *st, struct from_roots *fr, const char *from,
                    struct cb_error **err);
 void from_roots_release(struct from_roots *fr);
 
+/* The build context as RUN --mount binds see it: with what .dockerignore
+   excludes hidden (an overlay of the context under whiteouts, kept in FR;
+   the context itself when it has no patterns).  A new O_PATH fd.  */
+int context_root_open(struct step *st, struct from_roots *fr,
+                      struct cb_error **err);
+
 /* --- instr_run.c --- */
 int step_run(struct step *st, struct cb_error **err);
 

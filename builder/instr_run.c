@@ -309,6 +309,7 @@ execute(struct step *st, struct cache_record *rec, struct cb_error **err)
                                                     "WorkingDir"));
   struct from_roots fr = { NULL, 0 };
   struct from_data fd = { st, &fr };
+  cleanup_close int ctx_fd = -1;
   struct run_mount_sources src;
   struct rootfs rf = { 0 };
   struct run_mounts rm;
@@ -320,12 +321,18 @@ execute(struct step *st, struct cache_record *rec, struct cb_error **err)
   memset(&rm, 0, sizeof(rm));
   rm.scratch_fd = -1;
   wd = wd != NULL && wd[0] == '/' ? wd : "/";
-  src = (struct run_mount_sources){ b->ctx->root_fd, resolve_from, &fd,
+  src = (struct run_mount_sources){ -1, resolve_from, &fd,
                                     b->o->secrets, wd, b->file,
                                     st->in->line };
   lowers = stage_lowers(b, st->si, err);
-  if (lowers == NULL || run_user(st, lowers, &spec, &groups, err) < 0 ||
-      run_mounts_prepare(st->in->mounts, st->in->nmounts, &src, b->s, &rm,
+  if (lowers == NULL || run_user(st, lowers, &spec, &groups, err) < 0)
+    goto out;
+  /* Binds of the context see it as the build does: .dockerignore
+     applied.  */
+  if (st->in->nmounts > 0 &&
+      (src.context_fd = ctx_fd = context_root_open(st, &fr, err)) < 0)
+    goto out;
+  if (run_mounts_prepare(st->in->mounts, st->in->nmounts, &src, b->s, &rm,
                          err) < 0)
     goto out;
   argv = run_argv(st);
