@@ -3,6 +3,7 @@
 #include "builder/push.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "layers/oci.h"
+#include "registry/referrers.h"
 #include "common/banned.h"
 
 /* The images of the store, to find where else on the registry a blob
@@ -148,4 +150,66 @@ image_push(struct layer_store *s, const struct store_image *img,
 out:
   store_images_free(k.images, k.n);
   return rc;
+}
+
+/* Hash FD from its start to its end: SIZE bytes.  */
+static int
+hash_fd(int fd, struct cb_digest *d, uint64_t *size, struct cb_error **err)
+{
+  cleanup_hasher struct cb_hasher *h = cb_hasher_new();
+  char buf[65536];
+  uint64_t total = 0;
+
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return cb_fail_errno(err, "read");
+    if (n == 0)
+      break;
+    cb_hasher_update(h, buf, (size_t)n);
+    total += (uint64_t)n;
+  }
+  cb_hasher_peek(h, d);
+  *size = total;
+  return 0;
+}
+
+int
+image_push_artifact(const struct store_image *img,
+                    const struct image_ref *dest,
+                    const struct registry_client_config *cfg,
+                    const char *path, const char *type,
+                    struct cb_digest *digest, struct cb_error **err)
+{
+  cleanup_registry_client struct registry_client *c = NULL;
+  cleanup_close int fd =
+      open(path, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+  const char *base = strrchr(path, '/');
+  struct registry_subject subject;
+  struct registry_artifact art;
+  struct stat st;
+
+  if (fd < 0)
+    return cb_fail_errno(err, "cannot open '%s'", path);
+  if (fstat(fd, &st) < 0)
+    return cb_fail_errno(err, "stat '%s'", path);
+  if (!S_ISREG(st.st_mode))
+    return cb_fail(err, CB_ERR_USAGE, 0, "'%s' is not a regular file", path);
+  memset(&art, 0, sizeof(art));
+  art.artifact_type = type;
+  art.layer_media_type = type;
+  art.title = base != NULL ? base + 1 : path;
+  art.fd = fd;
+  if (hash_fd(fd, &art.digest, &art.size, err) < 0)
+    return cb_wrap(err, "'%s'", path);
+  subject.media_type = img->manifest->media_type;
+  subject.digest = img->manifest_digest;
+  subject.size = img->manifest_size;
+  c = registry_client_new(dest->domain, err);
+  if (c == NULL || registry_client_configure(c, cfg, err) < 0)
+    return -1;
+  return registry_push_referrer(c, dest->path, &subject, &art, digest, err);
 }

@@ -21,4 +21,17 @@ int image_push(struct layer_store *s, const struct store_image *img,
                const struct registry_client_config *cfg,
                struct cb_error **err);
 
+/* Push the file PATH to DEST (normalized; its repository must hold IMG,
+   pushed before) as an OCI 1.1 referrer artifact of IMG's manifest:
+   artifactType TYPE, the empty config, the file as its one layer (of
+   media type TYPE, titled with PATH's base name), found through the
+   registry's referrers API or, lacking that, the referrers tag
+   (registry/referrers.h).  *DIGEST is the artifact manifest's.  PATH
+   must be a regular file (a symlink is refused).  */
+int image_push_artifact(const struct store_image *img,
+                        const struct image_ref *dest,
+                        const struct registry_client_config *cfg,
+                        const char *path, const char *type,
+                        struct cb_digest *digest, struct cb_error **err);
+
 #endif

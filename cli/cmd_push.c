@@ -10,6 +10,7 @@
 
 #include "builder/push.h"
 #include "cli/cli.h"
+#include "cli/cli_publish.h"
 #include "cli/cli_store.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
@@ -36,12 +37,14 @@ static const char usage[] =
   "  --digestfile FILE   also write the digest to FILE\n"
   "  --tls-verify=false  do not check the registry's TLS certificate, and\n"
   "                      use plain HTTP if it does not speak TLS\n"
+  CLI_PUBLISH_SCAN_USAGE
   "\n"
   CLI_REGISTRY_USAGE;
 
 struct push_opts {
   const char *digestfile;
   struct registry_client_config cfg;
+  struct cli_publish pub; /* --scan */
 };
 
 static int
@@ -49,6 +52,8 @@ push_opt(void *data, int id, const char *arg, struct cb_error **err)
 {
   struct push_opts *o = data;
 
+  if (cli_publish_is_opt(id))
+    return cli_publish_opt(&o->pub, &cli_cmd_push, id, arg, err);
   if (id == 'T')
     return cli_parse_bool(&cli_cmd_push, "tls-verify", arg,
                           &o->cfg.tls_verify, err);
@@ -69,47 +74,66 @@ write_digestfile(const char *path, const char *digest, struct cb_error **err)
   return 0;
 }
 
+/* Scan (when asked to), push SPEC as TO and print the digest.  */
+static int
+push_image(struct push_opts *o, const char *spec, const char *to,
+           struct cb_error **err)
+{
+  cleanup_layer_store struct layer_store *s = NULL;
+  struct store_image img;
+  struct image_ref dest;
+  char ds[CB_DIGEST_STR_LEN];
+  int rc;
+
+  if (image_ref_parse(to, &dest, err) < 0)
+    return -1;
+  image_ref_normalize(&dest);
+  s = cli_store_open(err);
+  if (s == NULL || layer_store_resolve(s, spec, &img, err) < 0) {
+    image_ref_release(&dest);
+    return -1;
+  }
+  rc = cli_publish_push(&o->pub, s, &img, &dest, &o->cfg, err);
+  cb_digest_str(&img.manifest_digest, ds);
+  store_image_release(&img);
+  image_ref_release(&dest);
+  if (rc < 0)
+    return -1;
+  if (o->digestfile != NULL && write_digestfile(o->digestfile, ds, err) < 0)
+    return -1;
+  printf("%s\n", ds);
+  return 0;
+}
+
 static int
 run(int argc, char **argv, struct cb_error **err)
 {
   static const struct cli_opt opts[] = {
     { "digestfile", 0, true, 'D' },
     { "tls-verify", 0, true, 'T' },
+    CLI_PUBLISH_SCAN_OPTS,
     { NULL, 0, false, 0 },
   };
-  cleanup_layer_store struct layer_store *s = NULL;
-  cleanup_free char *name = NULL;
-  struct push_opts o = { .cfg = { .tls_verify = true } };
-  struct store_image img;
-  struct image_ref dest;
-  char ds[CB_DIGEST_STR_LEN];
+  struct push_opts o;
   int first = 0;
-  int rc = cli_parse(&cli_cmd_push, argc, argv, opts, true, push_opt, &o,
-                     &first, err);
+  int rc;
 
-  if (rc != 0)
-    return rc < 0 ? -1 : 0;
-  if (argc - first < 1 || argc - first > 2)
-    return cli_usage_error(&cli_cmd_push, err, "expected IMAGE and maybe DEST");
-  if (image_ref_parse(argv[argc - 1], &dest, err) < 0)
-    return -1;
-  image_ref_normalize(&dest);
-  name = image_ref_string(&dest);
-  s = cli_store_open(err);
-  if (s == NULL || layer_store_resolve(s, argv[first], &img, err) < 0) {
-    image_ref_release(&dest);
+  memset(&o, 0, sizeof(o));
+  o.cfg.tls_verify = true;
+  if (cli_publish_init(&o.pub, err) < 0) {
+    cli_publish_release(&o.pub);
     return -1;
   }
-  rc = image_push(s, &img, &dest, &o.cfg, err);
-  cb_digest_str(&img.manifest_digest, ds);
-  store_image_release(&img);
-  image_ref_release(&dest);
-  if (rc < 0)
-    return cb_wrap(err, "pushing '%s'", name);
-  if (o.digestfile != NULL && write_digestfile(o.digestfile, ds, err) < 0)
-    return -1;
-  printf("%s\n", ds);
-  return 0;
+  rc = cli_parse(&cli_cmd_push, argc, argv, opts, true, push_opt, &o, &first,
+                 err);
+  if (rc == 1) /* --help printed the usage */
+    rc = 0;
+  else if (rc == 0 && (argc - first < 1 || argc - first > 2))
+    rc = cli_usage_error(&cli_cmd_push, err, "expected IMAGE and maybe DEST");
+  else if (rc == 0)
+    rc = push_image(&o, argv[first], argv[argc - 1], err);
+  cli_publish_release(&o.pub);
+  return rc;
 }
 
 const struct cli_command cli_cmd_push = {
