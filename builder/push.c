@@ -178,11 +178,10 @@ hash_fd(int fd, struct cb_digest *d, uint64_t *size, struct cb_error **err)
 }
 
 int
-image_push_artifact(const struct store_image *img,
-                    const struct image_ref *dest,
-                    const struct registry_client_config *cfg,
-                    const char *path, const char *type,
-                    struct cb_digest *digest, struct cb_error **err)
+image_push_artifact(const struct store_image *img, const struct image_ref *dest,
+                    const struct registry_client_config *cfg, const char *path,
+                    const char *type, struct cb_digest *digest,
+                    struct cb_error **err)
 {
   cleanup_registry_client struct registry_client *c = NULL;
   cleanup_close int fd =

@@ -18,8 +18,7 @@
    (CB_ERR_USAGE).  The store is only read.  */
 int image_push(struct layer_store *s, const struct store_image *img,
                const struct image_ref *dest,
-               const struct registry_client_config *cfg,
-               struct cb_error **err);
+               const struct registry_client_config *cfg, struct cb_error **err);
 
 /* Push the file PATH to DEST (normalized; its repository must hold IMG,
    pushed before) as an OCI 1.1 referrer artifact of IMG's manifest:

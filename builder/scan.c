@@ -67,8 +67,7 @@ scan_parse_duration(const char *s, int64_t *ms, struct cb_error **err)
   for (; *p >= '0' && *p <= '9'; p++) {
     n = n * 10 + (*p - '0');
     if (n > 86400)
-      return cb_fail(err, CB_ERR_USAGE, 0,
-                     "duration '%s' is over a day", s);
+      return cb_fail(err, CB_ERR_USAGE, 0, "duration '%s' is over a day", s);
   }
   if (p == s)
     goto bad;
@@ -120,8 +119,10 @@ scan_check_media_type(const char *s, struct cb_error **err)
     goto bad;
   return 0;
 bad:
-  return cb_fail(err, CB_ERR_USAGE, 0, "'%.80s' is not a media type "
-                 "(TYPE/SUBTYPE)", s);
+  return cb_fail(err, CB_ERR_USAGE, 0,
+                 "'%.80s' is not a media type "
+                 "(TYPE/SUBTYPE)",
+                 s);
 }
 
 static bool
@@ -165,8 +166,10 @@ scan_config_set(struct scan_config *c, const char *key, const char *value,
     strv_push(&c->keep_env, &c->nkeep, value);
     return 0;
   }
-  return cb_fail(err, CB_ERR_USAGE, 0, "unknown key '%.80s' (scan, "
-                 "scan-timeout, scan-report-type, scan-env)", key);
+  return cb_fail(err, CB_ERR_USAGE, 0,
+                 "unknown key '%.80s' (scan, "
+                 "scan-timeout, scan-report-type, scan-env)",
+                 key);
 }
 
 /* S[0..LEN) without blanks at either end.  */
@@ -177,8 +180,8 @@ trimmed(const char *s, size_t len)
     s++;
     len--;
   }
-  while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' ||
-                     s[len - 1] == '\r'))
+  while (len > 0 &&
+         (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r'))
     len--;
   return cb_xstrndup(s, len);
 }
@@ -308,9 +311,10 @@ scan_expand(const char *cmd, const char *archive)
 bool
 scan_name_is_secret(const char *name)
 {
-  static const char *const parts[] = { "PASSWORD", "PASSWD",     "TOKEN",
-                                       "SECRET",   "CREDENTIAL", "API_KEY",
-                                       "APIKEY",   "ACCESS_KEY", "PRIVATE_KEY" };
+  static const char *const parts[] = {
+    "PASSWORD", "PASSWD", "TOKEN",      "SECRET",     "CREDENTIAL",
+    "API_KEY",  "APIKEY", "ACCESS_KEY", "PRIVATE_KEY"
+  };
   size_t len = strlen(name);
 
   for (size_t i = 0; i < CB_N_ELEMENTS(parts); i++)
@@ -563,9 +567,9 @@ scanner_failed(const char *cmd, const struct scan_exit *ex, int64_t timeout,
   cleanup_free char *what = label(cmd);
   cleanup_free char *how = NULL;
   cleanup_free char *d = format_duration(timeout);
-  cleanup_free char *rep =
-      has_report(report) ? cb_xasprintf("report: %s", report)
-                         : cb_xstrdup("no report");
+  cleanup_free char *rep = has_report(report)
+                               ? cb_xasprintf("report: %s", report)
+                               : cb_xstrdup("no report");
 
   if (ex->interrupted)
     how = cb_xasprintf("was stopped by signal %d to cbuild", ex->interrupted);
@@ -576,8 +580,7 @@ scanner_failed(const char *cmd, const struct scan_exit *ex, int64_t timeout,
   else
     how = cb_xasprintf("exited with status %d", ex->code);
   return cb_fail(err, CB_ERR_STEP, 0,
-                 "scanner '%s' %s (%s); nothing was published", what, how,
-                 rep);
+                 "scanner '%s' %s (%s); nothing was published", what, how, rep);
 }
 
 struct scan_job {

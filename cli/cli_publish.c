@@ -78,8 +78,8 @@ cli_publish_opt(struct cli_publish *p, const struct cli_command *cmd, int id,
     p->push = true;
     return 0;
   }
-  if (scan_config_set(&p->scan, keys[id - CLI_PUBLISH_OPT_SCAN], arg,
-                      &inner) == 0)
+  if (scan_config_set(&p->scan, keys[id - CLI_PUBLISH_OPT_SCAN], arg, &inner) ==
+      0)
     return 0;
   rc = cli_usage_error(cmd, err, "--%s", inner->msg);
   cb_error_free(inner);
@@ -109,8 +109,8 @@ push_with_reports(const struct cli_publish *p, struct layer_store *s,
 
     if (image_push_artifact(img, dest, cfg, o->reports[i], report_type(p), &d,
                             err) < 0)
-      return cb_wrap(err, "pushing the scan report '%s' to '%s'",
-                     o->reports[i], name);
+      return cb_wrap(err, "pushing the scan report '%s' to '%s'", o->reports[i],
+                     name);
     cb_digest_str(&d, ds);
     cb_log(CB_LOG_INFO, "scan report %s: pushed to %s as %s", o->reports[i],
            name, ds);
@@ -224,9 +224,8 @@ serve(void *data, pid_t child, struct cb_error **err)
     return -1;
   }
   g->have_image = true;
-  if (scan_run(&g->p->scan, g->s, &g->img,
-               g->ntags > 0 ? g->tags[0] : NULL, g->secrets, &g->outcome,
-               err) < 0) {
+  if (scan_run(&g->p->scan, g->s, &g->img, g->ntags > 0 ? g->tags[0] : NULL,
+               g->secrets, &g->outcome, err) < 0) {
     answer(g->fd, 'n');
     return -1;
   }
@@ -247,8 +246,7 @@ push_tags(struct gate *g, struct cb_error **err)
     if (image_ref_parse(g->tags[i], &dest, err) < 0)
       return -1;
     image_ref_normalize(&dest);
-    rc = push_with_reports(g->p, g->s, &g->img, &dest, &cfg, &g->outcome,
-                           err);
+    rc = push_with_reports(g->p, g->s, &g->img, &dest, &cfg, &g->outcome, err);
     image_ref_release(&dest);
     if (rc < 0)
       return -1;
@@ -285,9 +283,9 @@ publish_build(struct gate *g, char **argv, int *status, struct cb_error **err)
 }
 
 int
-cli_publish_build(struct cli_publish *p, char **argv, char **tags,
-                  size_t ntags, const struct build_secrets *secrets,
-                  int *status, struct cb_error **err)
+cli_publish_build(struct cli_publish *p, char **argv, char **tags, size_t ntags,
+                  const struct build_secrets *secrets, int *status,
+                  struct cb_error **err)
 {
   struct gate g;
   int rc;

@@ -16,8 +16,7 @@
 /* The artifact manifest for ART about SUBJECT, compact JSON.  New
    string; *LEN its length.  */
 char *referrers_manifest_json(const struct registry_subject *subject,
-                              const struct registry_artifact *art,
-                              size_t *len);
+                              const struct registry_artifact *art, size_t *len);
 
 /* The referrers index OLD (LEN bytes; NULL when the tag does not exist
    yet) with DESC (an index entry: mediaType, digest, size, artifactType,

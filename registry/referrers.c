@@ -86,13 +86,13 @@ referrers_manifest_json(const struct registry_subject *subject,
   json_object_set_new(m, "schemaVersion", json_integer(2));
   json_object_set_new(m, "mediaType", jstr(REGISTRY_MEDIA_OCI_MANIFEST));
   json_object_set_new(m, "artifactType", jstr(art->artifact_type));
-  json_object_set_new(m, "config",
-                      descriptor(REGISTRY_MEDIA_EMPTY, &empty,
-                                 strlen(empty_json)));
+  json_object_set_new(
+      m, "config",
+      descriptor(REGISTRY_MEDIA_EMPTY, &empty, strlen(empty_json)));
   json_object_set_new(m, "layers", layers);
-  json_object_set_new(m, "subject",
-                      descriptor(subject->media_type, &subject->digest,
-                                 subject->size));
+  json_object_set_new(
+      m, "subject",
+      descriptor(subject->media_type, &subject->digest, subject->size));
   return dump(m, len);
 }
 
@@ -114,8 +114,8 @@ lists_digest(const json_t *manifests, const char *digest)
 
 int
 referrers_index_add(const char *old, size_t len, const json_t *desc,
-                    const char *tag, char **out, size_t *out_len,
-                    bool *changed, struct cb_error **err)
+                    const char *tag, char **out, size_t *out_len, bool *changed,
+                    struct cb_error **err)
 {
   json_auto_t *index = NULL;
   const char *digest = json_string_value(json_object_get(desc, "digest"));
@@ -132,8 +132,8 @@ referrers_index_add(const char *old, size_t len, const json_t *desc,
     index = json_loadb(old, len, JSON_REJECT_DUPLICATES, &je);
     if (index == NULL)
       return cb_fail(err, CB_ERR_REGISTRY, 0,
-                     "referrers tag '%s': not JSON: line %d: %s", tag,
-                     je.line, je.text);
+                     "referrers tag '%s': not JSON: line %d: %s", tag, je.line,
+                     je.text);
   }
   mt = json_string_value(json_object_get(index, "mediaType"));
   manifests = json_object_get(index, "manifests");
@@ -181,10 +181,9 @@ get_index_once(struct registry_client *c, const char *url, const char *what,
     rc = client_fail_status(c, &r, what, err);
   } else if (rc == 0) {
     *found = true;
-    *ctype = cb_xstrndup(r.content_type != NULL ? r.content_type : "",
-                         r.content_type != NULL
-                             ? strcspn(r.content_type, "; \t")
-                             : 0);
+    *ctype = cb_xstrndup(
+        r.content_type != NULL ? r.content_type : "",
+        r.content_type != NULL ? strcspn(r.content_type, "; \t") : 0);
     if (r.body.data == NULL)
       cb_buf_adds(&r.body, "");
     *buf = cb_buf_detach(&r.body, len);
@@ -276,8 +275,8 @@ update_referrers_tag(struct registry_client *c, const char *repo,
   what = cb_xasprintf("referrers tag '%s'", tag);
   if (get_index(c, path, what, &found, &old, &len, &ctype, err) < 0)
     return -1;
-  if (referrers_index_add(found ? old : NULL, len, desc, tag, &next,
-                          &next_len, &changed, err) < 0)
+  if (referrers_index_add(found ? old : NULL, len, desc, tag, &next, &next_len,
+                          &changed, err) < 0)
     return -1;
   if (!changed) {
     cb_log(CB_LOG_INFO, "%s lists the artifact already", what);

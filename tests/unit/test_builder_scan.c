@@ -23,10 +23,14 @@ test_duration(void)
   static const struct {
     const char *s;
     long long ms;
-  } good[] = { { "10", 10000 }, { "2s", 2000 }, { "10m", 600000 },
-               { "1h", 3600000 }, { "24h", 86400000 } };
-  static const char *const bad[] = { "", "0", "s", "5x", "5 m", "-1",
-                                     "1.5m", "25h", "86401", "99999999999" };
+  } good[] = { { "10", 10000 },
+               { "2s", 2000 },
+               { "10m", 600000 },
+               { "1h", 3600000 },
+               { "24h", 86400000 } };
+  static const char *const bad[] = {
+    "", "0", "s", "5x", "5 m", "-1", "1.5m", "25h", "86401", "99999999999"
+  };
 
   for (size_t i = 0; i < CB_N_ELEMENTS(good); i++) {
     struct cb_error *err = NULL;
@@ -54,8 +58,12 @@ test_media_type(void)
 {
   static const char *const good[] = { SCAN_REPORT_TYPE, "application/json",
                                       "text/plain", "application/sarif+json" };
-  static const char *const bad[] = { "", "json", "/json", "application/",
-                                     "a/b/c", "app lication/json",
+  static const char *const bad[] = { "",
+                                     "json",
+                                     "/json",
+                                     "application/",
+                                     "a/b/c",
+                                     "app lication/json",
                                      "application/json; charset=utf-8",
                                      "application/\xc3\xa9" };
 
@@ -118,9 +126,9 @@ test_config_file(void)
   for (size_t i = 0; i < CB_N_ELEMENTS(bad); i++) {
     err = NULL;
     scan_config_init(&c);
-    is_int(scan_config_parse(&c, bad[i].text, strlen(bad[i].text), "f.conf",
-                             &err),
-           -1, "bad file %zu is refused", i);
+    is_int(
+        scan_config_parse(&c, bad[i].text, strlen(bad[i].text), "f.conf", &err),
+        -1, "bad file %zu is refused", i);
     is_str(err != NULL ? err->msg : NULL, bad[i].msg, "and says where");
     ok(err != NULL && err->kind == CB_ERR_PARSE, "as a parse error");
     cb_error_free(err);
@@ -297,8 +305,7 @@ test_exec(void)
   is_int(scan_exec("kill -TERM $$", envp, 5000, &ex, &err), 0,
          "a shell that kills itself");
   is_int(ex.signal, SIGTERM, "is reported killed by SIGTERM");
-  is_int(scan_exec("read x", envp, 5000, &ex, &err), 0,
-         "stdin is /dev/null");
+  is_int(scan_exec("read x", envp, 5000, &ex, &err), 0, "stdin is /dev/null");
   is_int(ex.code, 1, "so read gets EOF at once");
 
   close(fd);

@@ -24,8 +24,9 @@ test_tag(void)
 
   cb_digest_parse_hex(subject_hex, &d, &err);
   registry_referrers_tag(&d, tag);
-  is_str(tag, "sha256-0123456789abcdef0123456789abcdef0123456789abcdef01234567"
-              "89abcdef",
+  is_str(tag,
+         "sha256-0123456789abcdef0123456789abcdef0123456789abcdef01234567"
+         "89abcdef",
          "sha256-<hex>");
   cb_error_free(err);
 }
@@ -33,11 +34,15 @@ test_tag(void)
 static void
 test_manifest(void)
 {
-  struct registry_subject subject = { "application/vnd.oci.image.manifest.v1+json",
-                                      { { 0 } }, 1234 };
+  struct registry_subject subject = {
+    "application/vnd.oci.image.manifest.v1+json", { { 0 } }, 1234
+  };
   struct registry_artifact art = { "application/vnd.cbuild.scan-report.v1+json",
                                    "application/vnd.cbuild.scan-report.v1+json",
-                                   "report-1", -1, 17, { { 0 } } };
+                                   "report-1",
+                                   -1,
+                                   17,
+                                   { { 0 } } };
   struct cb_error *err = NULL;
   json_error_t je;
   json_t *m;
@@ -57,13 +62,14 @@ test_manifest(void)
   is_str(json_string_value(
              json_object_get(json_object_get(m, "config"), "mediaType")),
          "application/vnd.oci.empty.v1+json", "the empty config");
-  is_str(json_string_value(
-             json_object_get(json_object_get(m, "config"), "digest")),
-         "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
-         "whose digest is that of {} (image-spec's empty descriptor)");
-  is_int(json_integer_value(
-             json_object_get(json_object_get(m, "config"), "size")),
-         2, "of 2 bytes");
+  is_str(
+      json_string_value(
+          json_object_get(json_object_get(m, "config"), "digest")),
+      "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+      "whose digest is that of {} (image-spec's empty descriptor)");
+  is_int(
+      json_integer_value(json_object_get(json_object_get(m, "config"), "size")),
+      2, "of 2 bytes");
   is_int(json_integer_value(json_object_get(
              json_array_get(json_object_get(m, "layers"), 0), "size")),
          17, "one layer: the report");
@@ -72,10 +78,11 @@ test_manifest(void)
                              "annotations"),
              "org.opencontainers.image.title")),
          "report-1", "titled");
-  is_str(json_string_value(
-             json_object_get(json_object_get(m, "subject"), "digest")),
-         "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-         "the subject is the image");
+  is_str(
+      json_string_value(
+          json_object_get(json_object_get(m, "subject"), "digest")),
+      "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+      "the subject is the image");
   is_int(json_integer_value(
              json_object_get(json_object_get(m, "subject"), "size")),
          1234, "with its size");
@@ -116,14 +123,15 @@ test_index(void)
          "one entry");
   json_decref(j);
 
-  is_int(referrers_index_add(one, len1, b, "t", &two, &len2, &changed, &err),
-         0, "a second referrer");
+  is_int(referrers_index_add(one, len1, b, "t", &two, &len2, &changed, &err), 0,
+         "a second referrer");
   j = json_loads(two, 0, &je);
   is_int((long long)json_array_size(json_object_get(j, "manifests")), 2,
          "is added after the first");
-  is_str(json_string_value(json_object_get(
-             json_array_get(json_object_get(j, "manifests"), 1), "artifactType")),
-         "application/x.t+json", "with its artifactType");
+  is_str(
+      json_string_value(json_object_get(
+          json_array_get(json_object_get(j, "manifests"), 1), "artifactType")),
+      "application/x.t+json", "with its artifactType");
   json_decref(j);
 
   is_int(referrers_index_add(two, len2, a, "t", &same, &len3, &changed, &err),
@@ -131,8 +139,10 @@ test_index(void)
   ok(!changed && same == NULL, "is not added again");
 
   static const char *const bad[] = {
-    "not json", "[]", "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-                      "\"manifests\":[]}",
+    "not json",
+    "[]",
+    "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+    "\"manifests\":[]}",
     "{\"mediaType\":\"application/vnd.oci.image.index.v1+json\"}",
   };
   for (size_t i = 0; i < CB_N_ELEMENTS(bad); i++) {
