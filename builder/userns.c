@@ -613,13 +613,15 @@ exec_child(void *data, const char **step)
   return -1;
 }
 
-/* environ without any marker, plus MARKER=1; the strings are borrowed. */
+/* environ without any marker, plus MARKER=1 and EXTRA (may be NULL); the
+   strings are borrowed.  */
 static char **
-env_with_marker(void)
+env_with_marker(char *const *extra)
 {
   size_t n = cb_strv_len(environ), j = 0;
+  size_t nx = extra != NULL ? cb_strv_len(extra) : 0;
   size_t mlen = strlen(USERNS_ENV_MARKER);
-  char **envp = cb_xcalloc(n + 2, sizeof(char *));
+  char **envp = cb_xcalloc(n + nx + 2, sizeof(char *));
 
   for (size_t i = 0; i < n; i++) {
     if (strncmp(environ[i], USERNS_ENV_MARKER, mlen) == 0 &&
@@ -627,6 +629,8 @@ env_with_marker(void)
       continue;
     envp[j++] = environ[i];
   }
+  for (size_t i = 0; i < nx; i++)
+    envp[j++] = extra[i];
   envp[j] = (char *)USERNS_ENV_MARKER "=1";
   return envp;
 }
@@ -641,13 +645,15 @@ forward_signal(int sig)
 }
 
 int
-userns_reexec(char **argv, int *status, struct cb_error **err)
+userns_reexec_serve(char **argv, char *const *env_extra, userns_parent_fn fn,
+                    void *data, int *status, struct cb_error **err)
 {
   const char *marker = getenv(USERNS_ENV_MARKER);
   cleanup_free char **envp = NULL;
   struct userns_plan plan;
   struct sigaction fwd, ign, old[4];
   static const int sigs[4] = { SIGTERM, SIGHUP, SIGINT, SIGQUIT };
+  struct cb_error *fn_err = NULL;
   struct exec_args args;
   pid_t pid;
   int rc;
@@ -661,7 +667,7 @@ userns_reexec(char **argv, int *status, struct cb_error **err)
            "no subordinate id range for this user (or no "
            "newuidmap/newgidmap): using a single id mapping; ownership "
            "other than root is recorded, not applied");
-  envp = env_with_marker();
+  envp = env_with_marker(env_extra);
   args.path = "/proc/self/exe";
   args.argv = argv;
   args.envp = envp;
@@ -679,12 +685,25 @@ userns_reexec(char **argv, int *status, struct cb_error **err)
   forward_pid = pid;
   for (size_t i = 0; i < CB_N_ELEMENTS(sigs); i++)
     sigaction(sigs[i], i < 2 ? &fwd : &ign, &old[i]);
+  if (fn != NULL && fn(data, pid, &fn_err) < 0 && fn_err == NULL)
+    cb_fail(&fn_err, CB_ERR_SYSTEM, 0, "the parent side of the child failed");
   rc = userns_wait(pid, err);
   forward_pid = 0;
   for (size_t i = 0; i < CB_N_ELEMENTS(sigs); i++)
     sigaction(sigs[i], &old[i], NULL);
+  if (fn_err != NULL) {
+    cb_error_free(rc < 0 ? *err : NULL);
+    *err = fn_err;
+    return -1;
+  }
   if (rc < 0)
     return -1;
   *status = rc;
   return 1;
+}
+
+int
+userns_reexec(char **argv, int *status, struct cb_error **err)
+{
+  return userns_reexec_serve(argv, NULL, NULL, NULL, status, err);
 }

@@ -125,4 +125,20 @@ int userns_wait(pid_t pid, struct cb_error **err);
    (through cb_log).  */
 int userns_reexec(char **argv, int *status, struct cb_error **err);
 
+/* What the parent does while the re-executed child runs (see
+   userns_reexec_serve): called once the child has started, with its
+   pid.  Returns 0, or -1 with *ERR set.  */
+typedef int (*userns_parent_fn)(void *data, pid_t child, struct cb_error **err);
+
+/* userns_reexec, plus: ENV_EXTRA ("NAME=VALUE" strings, NULL-terminated;
+   may be NULL) is added to the child's environment, and FN(DATA) (may be
+   NULL) runs in the parent, outside the namespace, while the child runs,
+   with SIGTERM and SIGHUP forwarded to the child and SIGINT and SIGQUIT
+   ignored, as while waiting.  The child is waited for after FN returns,
+   whatever it returned; when FN failed, the result is -1 with FN's
+   error.  */
+int userns_reexec_serve(char **argv, char *const *env_extra,
+                        userns_parent_fn fn, void *data, int *status,
+                        struct cb_error **err);
+
 #endif

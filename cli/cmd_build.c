@@ -15,6 +15,7 @@
 #include "layers/image.h"
 #include "builder/userns.h"
 #include "cli/cli.h"
+#include "cli/cli_publish.h"
 #include "cli/cli_store.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
@@ -72,7 +73,10 @@ static const char usage[] =
   "                           build on an error-severity one (default off)\n"
   "      --secret id=ID[,src=FILE|env=VAR]\n"
   "                           a secret for RUN --mount=type=secret; it never\n"
-  "                           enters a layer, the cache key or the log\n";
+  "                           enters a layer, the cache key or the log\n"
+  "      --push               push each -t NAME to its registry after the\n"
+  "                           build (and the scan) succeeded\n"
+  CLI_PUBLISH_SCAN_USAGE;
 
 enum output_type { OUT_ARCHIVE, OUT_LOCAL, OUT_TAR };
 
@@ -99,6 +103,7 @@ struct build_cli {
   struct build_output *outputs;
   size_t noutputs;
   struct build_opts bo;
+  struct cli_publish pub; /* --push, --scan */
 };
 
 static void
@@ -114,6 +119,7 @@ build_cli_release(struct build_cli *o)
   for (size_t i = 0; i < o->noutputs; i++)
     free(o->outputs[i].dest);
   free(o->outputs);
+  cli_publish_release(&o->pub);
 }
 
 /* The type= of -o: an archive format, local or tar.  */
@@ -257,6 +263,8 @@ build_opt(void *data, int id, const char *arg, struct cb_error **err)
 {
   struct build_cli *o = data;
 
+  if (cli_publish_is_opt(id))
+    return cli_publish_opt(&o->pub, &cli_cmd_build, id, arg, err);
   switch (id) {
   case 't':
     return add_tag(o, arg, err);
@@ -369,12 +377,18 @@ build(struct build_cli *o, struct cb_error **err)
   cleanup_layer_store struct layer_store *s = NULL;
   struct build_result res;
   char hex[CB_DIGEST_HEX_LEN + 1];
+  bool go = true;
 
   if (build_private_mounts(err) < 0)
     return -1;
   s = cli_store_open(err);
   if (s == NULL || build_image(s, &o->bo, &res, err) < 0)
     return -1;
+  /* The parent scans the stored image; nothing leaves before it says so. */
+  if (cli_publish_gate(&res.manifest, &res.id, &go, err) < 0)
+    return -1;
+  if (!go)
+    return 0;
   if (write_outputs(s, o, &res, err) < 0 ||
       (o->iidfile != NULL && write_iidfile(o->iidfile, &res.id, err) < 0))
     return -1;
@@ -409,7 +423,8 @@ start(struct build_cli *o, const char *dir, struct cb_error **err)
   o->bo.secrets = &o->secrets;
   if (o->plan_only)
     return build_print_plan(&o->bo, stdout, err);
-  rc = userns_reexec(cli_main_argv, &status, err);
+  rc = cli_publish_build(&o->pub, cli_main_argv, o->tags, o->ntags,
+                         &o->secrets, &status, err);
   if (rc != 0)
     return rc < 0 ? -1 : status;
   return build(o, err);
@@ -438,6 +453,8 @@ run(int argc, char **argv, struct cb_error **err)
     { "output", 'o', true, 'o' },
     { "storage-driver", 0, true, 'd' },
     { "lint", 0, true, 'L' },
+    { "push", 0, false, CLI_PUBLISH_OPT_PUSH },
+    CLI_PUBLISH_SCAN_OPTS,
     { NULL, 0, false, 0 },
   };
   struct build_cli o;
@@ -448,6 +465,10 @@ run(int argc, char **argv, struct cb_error **err)
   o.bo.timestamp = -1;
   o.bo.compression = LAYER_COMPRESS_GZIP;
   o.bo.progress = PROGRESS_AUTO;
+  if (cli_publish_init(&o.pub, err) < 0) {
+    build_cli_release(&o);
+    return -1;
+  }
   rc = cli_parse(&cli_cmd_build, argc, argv, opts, true, build_opt, &o,
                  &first, err);
   if (rc == 1) /* --help printed the usage */

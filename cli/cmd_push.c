@@ -8,14 +8,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "builder/push.h"
 #include "cli/cli.h"
+#include "cli/cli_publish.h"
 #include "cli/cli_store.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
-#include "common/log.h"
 #include "common/mem.h"
 #include "layers/image.h"
-#include "layers/oci.h"
 #include "layers/store.h"
 #include "registry/client.h"
 #include "registry/reference.h"
@@ -37,12 +37,14 @@ static const char usage[] =
   "  --digestfile FILE   also write the digest to FILE\n"
   "  --tls-verify=false  do not check the registry's TLS certificate, and\n"
   "                      use plain HTTP if it does not speak TLS\n"
+  CLI_PUBLISH_SCAN_USAGE
   "\n"
   CLI_REGISTRY_USAGE;
 
 struct push_opts {
   const char *digestfile;
   struct registry_client_config cfg;
+  struct cli_publish pub; /* --scan */
 };
 
 static int
@@ -50,145 +52,13 @@ push_opt(void *data, int id, const char *arg, struct cb_error **err)
 {
   struct push_opts *o = data;
 
+  if (cli_publish_is_opt(id))
+    return cli_publish_opt(&o->pub, &cli_cmd_push, id, arg, err);
   if (id == 'T')
     return cli_parse_bool(&cli_cmd_push, "tls-verify", arg,
                           &o->cfg.tls_verify, err);
   o->digestfile = arg;
   return 0;
-}
-
-/* The images of the store, to find where else on the registry a blob
-   already is.  */
-struct known {
-  struct store_image *images;
-  size_t n;
-};
-
-static bool
-manifest_has(const struct oci_manifest *m, const struct cb_digest *d)
-{
-  if (cb_digest_equal(&m->config.digest, d))
-    return true;
-  for (size_t i = 0; i < m->n_layers; i++) {
-    if (cb_digest_equal(&m->layers[i].digest, d))
-      return true;
-  }
-  return false;
-}
-
-/* Candidates for a cross-repository mount of blob D into DEST: the other
-   repositories of DEST's registry that the store has tags of whose image
-   holds D.  A tag is named after a registry because the image was pulled
-   from there or pushed there; when it was only named so, the registry
-   refuses the mount and the blob is uploaded.  NULL-terminated, at most
-   MAX_MOUNTS, new.  */
-#define MAX_MOUNTS 3
-static char **
-mount_sources(const struct known *k, const struct image_ref *dest,
-              const struct cb_digest *d)
-{
-  char **out = cb_xcalloc(MAX_MOUNTS + 1, sizeof(*out));
-  size_t n = 0;
-
-  for (size_t i = 0; i < k->n && n < MAX_MOUNTS; i++) {
-    if (!manifest_has(k->images[i].manifest, d))
-      continue;
-    for (char **name = k->images[i].names; *name && n < MAX_MOUNTS; name++) {
-      struct cb_error *ignored = NULL;
-      struct image_ref r;
-      bool dup = false;
-
-      if (image_ref_parse(*name, &r, &ignored) < 0) {
-        cb_error_free(ignored);
-        continue;
-      }
-      image_ref_normalize(&r);
-      for (size_t j = 0; j < n; j++)
-        dup = dup || strcmp(out[j], r.path) == 0;
-      if (!dup && strcmp(r.domain, dest->domain) == 0 &&
-          strcmp(r.path, dest->path) != 0)
-        out[n++] = cb_xstrdup(r.path);
-      image_ref_release(&r);
-    }
-  }
-  return out;
-}
-
-/* Upload blob D from the store unless the registry has it.  */
-static int
-push_blob(struct layer_store *s, struct registry_client *c,
-          const struct known *k, const struct image_ref *dest,
-          const struct oci_descriptor *d, struct cb_error **err)
-{
-  cleanup_strv char **from = NULL;
-  cleanup_close int fd = -1;
-  char ds[CB_DIGEST_STR_LEN];
-  struct stat st;
-  bool exists = false;
-
-  if (registry_blob_exists(c, dest->path, &d->digest, &exists, err) < 0)
-    return -1;
-  cb_digest_str(&d->digest, ds);
-  if (exists) {
-    cb_log(CB_LOG_INFO, "blob %.19s: already in the registry", ds);
-    return 0;
-  }
-  cb_log(CB_LOG_INFO, "blob %.19s: uploading %llu bytes", ds,
-         (unsigned long long)d->size);
-  fd = layer_store_blob_open(s, &d->digest, err);
-  if (fd < 0)
-    return -1;
-  if (fstat(fd, &st) < 0)
-    return cb_fail_errno(err, "stat blob");
-  if ((uint64_t)st.st_size != d->size)
-    return cb_fail(err, CB_ERR_DIGEST, 0,
-                   "the stored blob has %lld bytes, the manifest says %llu",
-                   (long long)st.st_size, (unsigned long long)d->size);
-  from = mount_sources(k, dest, &d->digest);
-  return registry_put_blob(c, dest->path, &d->digest, d->size, fd,
-                           (const char *const *)from, err);
-}
-
-static int
-push(struct layer_store *s, const struct store_image *img,
-     const struct image_ref *dest, const struct registry_client_config *cfg,
-     struct cb_error **err)
-{
-  cleanup_registry_client struct registry_client *c = NULL;
-  cleanup_free char *buf = NULL;
-  struct known k = { NULL, 0 };
-  char ds[CB_DIGEST_STR_LEN];
-  size_t len;
-  int rc = -1;
-
-  cb_digest_str(&img->manifest_digest, ds);
-  if (dest->digest != NULL && dest->tag == NULL && strcmp(dest->digest, ds))
-    return cb_fail(err, CB_ERR_USAGE, 0,
-                   "the image's manifest digest is %s, not %s", ds,
-                   dest->digest);
-  c = registry_client_new(dest->domain, err);
-  if (c == NULL || registry_client_configure(c, cfg, err) < 0)
-    return -1;
-  if (layer_store_images(s, &k.images, &k.n, err) < 0)
-    return -1;
-  if (push_blob(s, c, &k, dest, &img->manifest->config, err) < 0) {
-    cb_wrap(err, "config");
-    goto out;
-  }
-  for (size_t i = 0; i < img->manifest->n_layers; i++) {
-    if (push_blob(s, c, &k, dest, &img->manifest->layers[i], err) < 0) {
-      cb_wrap(err, "layer %zu", i + 1);
-      goto out;
-    }
-  }
-  if (layer_store_blob_read(s, &img->manifest_digest, OCI_MAX_MANIFEST_SIZE,
-                            &buf, &len, err) < 0)
-    goto out;
-  rc = registry_put_manifest(c, dest->path, dest->tag != NULL ? dest->tag : ds,
-                             img->manifest->media_type, buf, len, err);
-out:
-  store_images_free(k.images, k.n);
-  return rc;
 }
 
 static int
@@ -204,47 +74,66 @@ write_digestfile(const char *path, const char *digest, struct cb_error **err)
   return 0;
 }
 
+/* Scan (when asked to), push SPEC as TO and print the digest.  */
+static int
+push_image(struct push_opts *o, const char *spec, const char *to,
+           struct cb_error **err)
+{
+  cleanup_layer_store struct layer_store *s = NULL;
+  struct store_image img;
+  struct image_ref dest;
+  char ds[CB_DIGEST_STR_LEN];
+  int rc;
+
+  if (image_ref_parse(to, &dest, err) < 0)
+    return -1;
+  image_ref_normalize(&dest);
+  s = cli_store_open(err);
+  if (s == NULL || layer_store_resolve(s, spec, &img, err) < 0) {
+    image_ref_release(&dest);
+    return -1;
+  }
+  rc = cli_publish_push(&o->pub, s, &img, &dest, &o->cfg, err);
+  cb_digest_str(&img.manifest_digest, ds);
+  store_image_release(&img);
+  image_ref_release(&dest);
+  if (rc < 0)
+    return -1;
+  if (o->digestfile != NULL && write_digestfile(o->digestfile, ds, err) < 0)
+    return -1;
+  printf("%s\n", ds);
+  return 0;
+}
+
 static int
 run(int argc, char **argv, struct cb_error **err)
 {
   static const struct cli_opt opts[] = {
     { "digestfile", 0, true, 'D' },
     { "tls-verify", 0, true, 'T' },
+    CLI_PUBLISH_SCAN_OPTS,
     { NULL, 0, false, 0 },
   };
-  cleanup_layer_store struct layer_store *s = NULL;
-  cleanup_free char *name = NULL;
-  struct push_opts o = { .cfg = { .tls_verify = true } };
-  struct store_image img;
-  struct image_ref dest;
-  char ds[CB_DIGEST_STR_LEN];
+  struct push_opts o;
   int first = 0;
-  int rc = cli_parse(&cli_cmd_push, argc, argv, opts, true, push_opt, &o,
-                     &first, err);
+  int rc;
 
-  if (rc != 0)
-    return rc < 0 ? -1 : 0;
-  if (argc - first < 1 || argc - first > 2)
-    return cli_usage_error(&cli_cmd_push, err, "expected IMAGE and maybe DEST");
-  if (image_ref_parse(argv[argc - 1], &dest, err) < 0)
-    return -1;
-  image_ref_normalize(&dest);
-  name = image_ref_string(&dest);
-  s = cli_store_open(err);
-  if (s == NULL || layer_store_resolve(s, argv[first], &img, err) < 0) {
-    image_ref_release(&dest);
+  memset(&o, 0, sizeof(o));
+  o.cfg.tls_verify = true;
+  if (cli_publish_init(&o.pub, err) < 0) {
+    cli_publish_release(&o.pub);
     return -1;
   }
-  rc = push(s, &img, &dest, &o.cfg, err);
-  cb_digest_str(&img.manifest_digest, ds);
-  store_image_release(&img);
-  image_ref_release(&dest);
-  if (rc < 0)
-    return cb_wrap(err, "pushing '%s'", name);
-  if (o.digestfile != NULL && write_digestfile(o.digestfile, ds, err) < 0)
-    return -1;
-  printf("%s\n", ds);
-  return 0;
+  rc = cli_parse(&cli_cmd_push, argc, argv, opts, true, push_opt, &o, &first,
+                 err);
+  if (rc == 1) /* --help printed the usage */
+    rc = 0;
+  else if (rc == 0 && (argc - first < 1 || argc - first > 2))
+    rc = cli_usage_error(&cli_cmd_push, err, "expected IMAGE and maybe DEST");
+  else if (rc == 0)
+    rc = push_image(&o, argv[first], argv[argc - 1], err);
+  cli_publish_release(&o.pub);
+  return rc;
 }
 
 const struct cli_command cli_cmd_push = {
