@@ -62,7 +62,7 @@ cli_publish_release(struct cli_publish *p)
 bool
 cli_publish_is_opt(int id)
 {
-  return id >= CLI_PUBLISH_OPT_SCAN && id <= CLI_PUBLISH_OPT_PUSH;
+  return id >= CLI_PUBLISH_OPT_SCAN && id <= CLI_PUBLISH_OPT_SBOM_FORMAT;
 }
 
 int
@@ -78,6 +78,18 @@ cli_publish_opt(struct cli_publish *p, const struct cli_command *cmd, int id,
     p->push = true;
     return 0;
   }
+  if (id == CLI_PUBLISH_OPT_SBOM) {
+    p->sbom = true;
+    return 0;
+  }
+  if (id == CLI_PUBLISH_OPT_SBOM_FORMAT) {
+    p->sbom = true;
+    if (sbom_format_parse(arg, &p->sbom_format, &inner) == 0)
+      return 0;
+    rc = cli_usage_error(cmd, err, "--sbom-format: %s", inner->msg);
+    cb_error_free(inner);
+    return rc;
+  }
   if (scan_config_set(&p->scan, keys[id - CLI_PUBLISH_OPT_SCAN], arg, &inner) ==
       0)
     return 0;
@@ -92,6 +104,39 @@ report_type(const struct cli_publish *p)
   return p->scan.report_type != NULL ? p->scan.report_type : SCAN_REPORT_TYPE;
 }
 
+/* The SBOM of IMG (builder/sbom.h) pushed as a referrer of it at DEST,
+   through a private file.  */
+static int
+push_sbom(const struct cli_publish *p, struct layer_store *s,
+          const struct store_image *img, const struct image_ref *dest,
+          const struct registry_client_config *cfg, const char *name,
+          struct cb_error **err)
+{
+  cleanup_free char *doc = NULL;
+  char path[] = "/tmp/cbuild-sbom-XXXXXX";
+  char ds[CB_DIGEST_STR_LEN];
+  struct cb_digest d;
+  size_t len = 0;
+  int fd, rc;
+
+  if (sbom_for_image(s, img, name, p->sbom_format, &doc, &len, err) < 0)
+    return cb_wrap(err, "SBOM of '%s'", name);
+  fd = mkstemp(path);
+  if (fd < 0)
+    return cb_fail_errno(err, "cannot write the SBOM");
+  rc = cb_write_all(fd, doc, len, err);
+  close(fd);
+  if (rc == 0)
+    rc = image_push_artifact(img, dest, cfg, path,
+                             sbom_media_type(p->sbom_format), &d, err);
+  unlink(path);
+  if (rc < 0)
+    return cb_wrap(err, "pushing the SBOM to '%s'", name);
+  cb_digest_str(&d, ds);
+  cb_log(CB_LOG_INFO, "SBOM: pushed to %s as %s", name, ds);
+  return 0;
+}
+
 /* Push IMG to DEST, then each report of O as its referrer.  */
 static int
 push_with_reports(const struct cli_publish *p, struct layer_store *s,
@@ -103,6 +148,8 @@ push_with_reports(const struct cli_publish *p, struct layer_store *s,
 
   if (image_push(s, img, dest, cfg, err) < 0)
     return cb_wrap(err, "pushing '%s'", name);
+  if (p->sbom && push_sbom(p, s, img, dest, cfg, name, err) < 0)
+    return -1;
   for (size_t i = 0; i < o->nreports; i++) {
     char ds[CB_DIGEST_STR_LEN];
     struct cb_digest d;
@@ -292,6 +339,10 @@ cli_publish_build(struct cli_publish *p, char **argv, char **tags, size_t ntags,
 
   const char *marker = getenv(USERNS_ENV_MARKER);
 
+  if (p->sbom && !p->push)
+    return cli_usage_error(&cli_cmd_build, err, "--sbom needs --push (the "
+                           "SBOM goes to the registry beside the image; "
+                           "'cbuild sbom' prints it)");
   if (!p->push && p->scan.ncmds == 0)
     return userns_reexec(argv, status, err);
   if (p->push && ntags == 0)

@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 #include "builder/mounts.h"
+#include "builder/sbom.h"
 #include "builder/scan.h"
 #include "cli/cli.h"
 #include "common/digest.h"
@@ -34,6 +35,8 @@
 struct cli_publish {
   struct scan_config scan;
   bool push; /* build --push */
+  bool sbom; /* --sbom: push the image's SBOM as a referrer too */
+  enum sbom_format sbom_format;
 };
 
 /* Option ids for cli_parse(), out of the range of characters.  */
@@ -43,6 +46,8 @@ enum {
   CLI_PUBLISH_OPT_REPORT_TYPE,
   CLI_PUBLISH_OPT_ENV,
   CLI_PUBLISH_OPT_PUSH,
+  CLI_PUBLISH_OPT_SBOM,
+  CLI_PUBLISH_OPT_SBOM_FORMAT,
 };
 
 /* The scanner options, for a command's cli_opt table.  */
@@ -50,7 +55,9 @@ enum {
   { "scan", 0, true, CLI_PUBLISH_OPT_SCAN },                                   \
       { "scan-timeout", 0, true, CLI_PUBLISH_OPT_TIMEOUT },                    \
       { "scan-report-type", 0, true, CLI_PUBLISH_OPT_REPORT_TYPE },            \
-      { "scan-env", 0, true, CLI_PUBLISH_OPT_ENV }
+      { "scan-env", 0, true, CLI_PUBLISH_OPT_ENV },                            \
+      { "sbom", 0, false, CLI_PUBLISH_OPT_SBOM },                              \
+      { "sbom-format", 0, true, CLI_PUBLISH_OPT_SBOM_FORMAT }
 
 #define CLI_PUBLISH_SCAN_USAGE                                                 \
   "      --scan CMD           run CMD (with /bin/sh -c) on the image before\n" \
@@ -64,7 +71,10 @@ enum {
   "                           artifactType of the pushed reports (default\n"   \
   "                           " SCAN_REPORT_TYPE ")\n"                         \
   "      --scan-env NAME      pass NAME to scanners although its name\n"       \
-  "                           looks like a credential (repeatable)\n"
+  "                           looks like a credential (repeatable)\n"         \
+  "      --sbom               push the image's SBOM (cbuild sbom) as a\n"     \
+  "                           referrer of it, beside the scan reports\n"      \
+  "      --sbom-format FMT    spdx-json (default) or cyclonedx-json\n"
 
 /* Set P up: the configuration file and $CBUILD_SCAN (builder/scan.h).
    In build's namespace child, this also takes over the gate's socket

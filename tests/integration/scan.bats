@@ -229,6 +229,29 @@ EOS
     assert "$(json_get "$TESTDIR/index2.json" 'd["manifests"][1]["artifactType"]')" == "application/vnd.example.report+json"
 }
 
+@test "scan: build --push --sbom pushes the image's SBOM as a referrer" {
+    skip_unless_cmd curl
+    ctx=$(context)
+    mkdir -p "$ctx/dpkg"
+    printf 'Package: demo\nStatus: install ok installed\nVersion: 1.2-3\nArchitecture: amd64\n' >"$ctx/dpkg/status"
+    printf 'COPY dpkg/status /var/lib/dpkg/status\n' >>"$ctx/Dockerfile"
+    run_cbuild 2 build --sbom -t "$REGISTRY/app:1" "$ctx"
+    assert "$stderr" =~ "--sbom needs --push"
+    run_cbuild build --push --sbom -t "$REGISTRY/app:1" "$ctx"
+    digest=$(manifest_digest "$REGISTRY/app:1")
+    get_manifest app "sha256-${digest#sha256:}" >"$TESTDIR/index.json"
+    assert "$(json_get "$TESTDIR/index.json" 'd["manifests"][0]["artifactType"]')" == "application/spdx+json"
+    art=$(json_get "$TESTDIR/index.json" 'd["manifests"][0]["digest"]')
+    get_manifest app "$art" >"$TESTDIR/art.json"
+    assert "$(json_get "$TESTDIR/art.json" 'd["subject"]["digest"]')" == "$digest"
+    blob=$(json_get "$TESTDIR/art.json" 'd["layers"][0]["digest"]')
+    curl -sf "http://$REGISTRY/v2/app/blobs/$blob" >"$TESTDIR/sbom.json"
+    # The same document 'cbuild sbom' prints for the image.
+    run_cbuild sbom "$REGISTRY/app:1"
+    assert "$(cat "$TESTDIR/sbom.json")" == "$output"
+    json_get "$TESTDIR/sbom.json" '[p["versionInfo"] for p in d["packages"] if p["name"] == "demo"][0]' | grep -qx 1.2-3
+}
+
 @test "scan: cbuild push --scan blocks a push, and lets one through" {
     skip_unless_cmd skopeo
     ctx=$(context)
