@@ -508,6 +508,40 @@ test_put_again(void)
   cb_error_free(err);
 }
 
+/* Tagging the same image again does not rewrite index.json.  */
+static void
+test_tag_again(void)
+{
+  cleanup_free char *root = new_root();
+  cleanup_layer_store struct layer_store *s = open_store(root);
+  struct cb_digest m1 = put_str(s, "m1"), m2 = put_str(s, "m2");
+  struct store_tag *tags = NULL;
+  struct cb_error *err = NULL;
+  size_t n = 0;
+  ino_t before;
+
+  tag(s, "a", &m1, 2, OCI_MEDIA_MANIFEST);
+  tag(s, "b", &m2, 2, OCI_MEDIA_MANIFEST);
+  before = inode_at(s, "index.json");
+  tag(s, "a", &m1, 2, OCI_MEDIA_MANIFEST);
+  ok(inode_at(s, "index.json") == before,
+     "tag again: an unchanged tag leaves index.json alone");
+  tag(s, "a", &m1, 2, DOCKER_MEDIA_MANIFEST);
+  ok(inode_at(s, "index.json") != before,
+     "tag again: another media type rewrites it");
+  before = inode_at(s, "index.json");
+  tag(s, "a", &m2, 2, DOCKER_MEDIA_MANIFEST);
+  ok(inode_at(s, "index.json") != before,
+     "tag again: another digest rewrites it");
+  is_int(layer_store_tags(s, &tags, &n, &err), 0, "tag again: list");
+  ok(n == 2 && strcmp(tags[0].name, "a") == 0 &&
+         cb_digest_equal(&tags[0].manifest, &m2) &&
+         strcmp(tags[0].media_type, DOCKER_MEDIA_MANIFEST) == 0,
+     "tag again: the tag moved");
+  store_tags_free(tags, n);
+  cb_error_free(err);
+}
+
 static void
 check_tag(const struct store_tag *t, const char *name,
           const struct cb_digest *d, const char *what)
@@ -1236,6 +1270,7 @@ main(void)
   test_tampered();
   test_put_again();
   test_tags();
+  test_tag_again();
   test_bad_tags();
   test_foreign_index_entries();
   test_corrupt_index();
