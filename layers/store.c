@@ -414,9 +414,12 @@ store_fsync_dir(int dir_fd, struct cb_error **err)
   return 0;
 }
 
-int
-store_write_atomic(struct layer_store *s, int dir_fd, const char *name,
-                   const void *data, size_t len, struct cb_error **err)
+/* Replace NAME below DIR_FD through a tmp/ file and rename(2); when
+   DURABLE, fsync the file before and the directory after.  */
+static int
+write_replace(struct layer_store *s, int dir_fd, const char *name,
+              const void *data, size_t len, bool durable,
+              struct cb_error **err)
 {
   cleanup_free char *tmp = NULL;
   cleanup_close int fd = store_tmp_create(s, "file", false, &tmp, err);
@@ -426,11 +429,11 @@ store_write_atomic(struct layer_store *s, int dir_fd, const char *name,
     return -1;
   if (cb_write_all(fd, data, len, err) < 0)
     cb_wrap(err, "store '%s': cannot write '%s'", s->root, name);
-  else if (fsync(fd) < 0)
+  else if (durable && fsync(fd) < 0)
     cb_fail_errno(err, "store '%s': cannot fsync '%s'", s->root, name);
   else if (renameat(s->tmp_fd, tmp, dir_fd, name) < 0)
     cb_fail_errno(err, "store '%s': cannot replace '%s'", s->root, name);
-  else if (store_fsync_dir(dir_fd, err) < 0)
+  else if (durable && store_fsync_dir(dir_fd, err) < 0)
     cb_wrap(err, "store '%s': '%s'", s->root, name);
   else
     r = 0;
@@ -438,6 +441,20 @@ store_write_atomic(struct layer_store *s, int dir_fd, const char *name,
     unlinkat(s->tmp_fd, tmp, 0);
   store_tmp_forget(s, tmp);
   return r;
+}
+
+int
+store_write_atomic(struct layer_store *s, int dir_fd, const char *name,
+                   const void *data, size_t len, struct cb_error **err)
+{
+  return write_replace(s, dir_fd, name, data, len, true, err);
+}
+
+int
+store_write_nosync(struct layer_store *s, int dir_fd, const char *name,
+                   const void *data, size_t len, struct cb_error **err)
+{
+  return write_replace(s, dir_fd, name, data, len, false, err);
 }
 
 /* --- blobs --- */
