@@ -602,7 +602,9 @@ blob_is(struct layer_store *s, const struct cb_digest *d, const void *data,
   size_t n = 0;
 
   cb_digest_hex(d, hex);
-  fd = openat(s->blobs_fd, hex, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO planted there must not hang us.  */
+  fd = openat(s->blobs_fd, hex,
+              O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0)
     return false;
   if (cb_read_all(fd, len, &have, &n, &e) < 0) {
