@@ -5,8 +5,9 @@
 
    A record names a layer blob (or no layer) and when the step ran, so
    that a rebuild that hits every step gives the same image.  Records are
-   replaced whole (tmp + rename).  A record whose blob is gone (prune
-   removed it) is a miss, not an error: the cache is only a cache.  */
+   replaced whole (tmp + rename) but not fsynced.  A record whose blob is
+   gone (prune removed it), or lost or torn by a crash, is a miss, not an
+   error: the cache is only a cache.  */
 #ifndef CBUILD_LAYERS_CACHE_H
 #define CBUILD_LAYERS_CACHE_H
 

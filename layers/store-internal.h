@@ -57,6 +57,12 @@ int store_fsync_dir(int dir_fd, struct cb_error **err);
    fsync, rename, fsync the directory.  Needs the lock.  */
 int store_write_atomic(struct layer_store *s, int dir_fd, const char *name,
                        const void *data, size_t len, struct cb_error **err);
+/* The same without the fsyncs: a reader sees the old file or the whole
+   new one, but after a crash the new one may be empty or torn.  Only for
+   files whose loss costs nothing but time (cache records).  Needs the
+   lock.  */
+int store_write_nosync(struct layer_store *s, int dir_fd, const char *name,
+                       const void *data, size_t len, struct cb_error **err);
 
 /* index.json, parsed; CB_ERR_PARSE names the file.  */
 struct oci_index *store_read_index(struct layer_store *s,

@@ -85,7 +85,8 @@ int blob_writer_commit(struct blob_writer *w, const struct cb_digest *expected,
 void blob_writer_abort(struct blob_writer *w);
 
 /* Store LEN bytes at DATA as a blob (manifests, configs).  *DIGEST is
-   set when not NULL.  */
+   set when not NULL.  When the store already holds exactly these bytes
+   under that digest, nothing is written (a damaged copy is replaced).  */
 int layer_store_put_blob(struct layer_store *s, const void *data, size_t len,
                          struct cb_digest *digest, struct cb_error **err);
 bool layer_store_has_blob(struct layer_store *s, const struct cb_digest *d);

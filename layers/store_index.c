@@ -178,6 +178,32 @@ index_set_tag(struct oci_index *idx, const char *name,
     oci_index_add(idx, d);
 }
 
+/* Whether IDX already is what tagging NAME with D would write: an OCI
+   index with one entry of that name, equal to D.  */
+static bool
+index_has_tag(const struct oci_index *idx, const char *name,
+              const struct oci_descriptor *d)
+{
+  const struct oci_descriptor *found = NULL;
+
+  if (idx->media_type == NULL || strcmp(idx->media_type, OCI_MEDIA_INDEX) != 0)
+    return false;
+  for (size_t i = 0; i < idx->n_manifests; i++) {
+    const char *n = ref_name(&idx->manifests[i]);
+
+    if (n == NULL || strcmp(n, name) != 0)
+      continue;
+    if (found != NULL)
+      return false;
+    found = &idx->manifests[i];
+  }
+  return found != NULL && found->platform == NULL && d->platform == NULL &&
+         strcmp(found->media_type, d->media_type) == 0 &&
+         cb_digest_equal(&found->digest, &d->digest) &&
+         found->size == d->size &&
+         json_equal(found->annotations, d->annotations);
+}
+
 static int
 tag_locked(struct layer_store *s, const char *name,
            const struct oci_descriptor *d, struct cb_error **err)
@@ -189,6 +215,9 @@ tag_locked(struct layer_store *s, const char *name,
   idx = store_read_index(s, err);
   if (idx == NULL)
     return -1;
+  /* A rebuild tags the same image again: spare index.json's two fsyncs.  */
+  if (index_has_tag(idx, name, d))
+    return 0;
   index_set_tag(idx, name, d);
   /* We write an OCI index even over one that omitted its media type.  */
   free(idx->media_type);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages cbuild needs to build and test.  Idempotent:
-# only missing packages are installed.  Needs root (or does nothing and
+# only missing packages are installed.  --test adds what the tests use,
+# --bench what the benchmarks compare with.  Needs root (or does nothing and
 # says what is missing).
 set -euo pipefail
 
@@ -11,11 +12,14 @@ build_pkgs=(meson ninja-build gcc pkg-config python3 libarchive-dev libssl-dev
 # rootless podman needs (newuidmap).
 test_pkgs=(bats diffutils gzip zstd tar skopeo umoci podman runc uidmap
     docker-registry debootstrap)
+# What bench/build.sh and bench/run.sh compare cbuild with, and measure it by.
+bench_pkgs=(buildah runc uidmap time busybox-static python3)
 
 want=("${build_pkgs[@]}")
-if [ "${1:-}" = --test ]; then
-    want+=("${test_pkgs[@]}")
-fi
+case ${1:-} in
+    --test) want+=("${test_pkgs[@]}") ;;
+    --bench) want+=("${bench_pkgs[@]}") ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do

@@ -461,6 +461,87 @@ test_tampered(void)
   cb_error_free(err);
 }
 
+/* The inode of PATH below the store's root, 0 if it is missing.  */
+static ino_t
+inode_at(struct layer_store *s, const char *path)
+{
+  struct stat st;
+
+  if (fstatat(layer_store_root_fd(s), path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return 0;
+  return st.st_ino;
+}
+
+/* Putting a blob the store holds intact leaves the file alone (a rebuild
+   puts the same config and manifest again); a damaged copy is replaced.  */
+static void
+test_put_again(void)
+{
+  cleanup_free char *root = new_root();
+  cleanup_layer_store struct layer_store *s = open_store(root);
+  struct cb_digest d = put_str(s, "the same config"), d2;
+  char hex[CB_DIGEST_HEX_LEN + 1];
+  cleanup_free char *path = NULL, *buf = NULL;
+  struct cb_error *err = NULL;
+  size_t len = 0;
+  ino_t before;
+
+  cb_digest_hex(&d, hex);
+  path = cb_xasprintf("blobs/sha256/%s", hex);
+  before = inode_at(s, path);
+  d2 = put_str(s, "the same config");
+  ok(cb_digest_equal(&d, &d2), "put again: the same digest");
+  ok(before != 0 && inode_at(s, path) == before,
+     "put again: the blob file was not rewritten");
+
+  write_at(layer_store_root_fd(s), path, "the same config!");
+  put_str(s, "the same config");
+  is_int(layer_store_blob_read(s, &d, 100, &buf, &len, &err), 0,
+         "put again: a blob with extra bytes is replaced");
+  cb_error_free(err);
+  err = NULL;
+  free(steal_ptr(&buf));
+  write_at(layer_store_root_fd(s), path, "the sane config");
+  put_str(s, "the same config");
+  is_int(layer_store_blob_read(s, &d, 100, &buf, &len, &err), 0,
+         "put again: a blob of the same size but other bytes is replaced");
+  cb_error_free(err);
+}
+
+/* Tagging the same image again does not rewrite index.json.  */
+static void
+test_tag_again(void)
+{
+  cleanup_free char *root = new_root();
+  cleanup_layer_store struct layer_store *s = open_store(root);
+  struct cb_digest m1 = put_str(s, "m1"), m2 = put_str(s, "m2");
+  struct store_tag *tags = NULL;
+  struct cb_error *err = NULL;
+  size_t n = 0;
+  ino_t before;
+
+  tag(s, "a", &m1, 2, OCI_MEDIA_MANIFEST);
+  tag(s, "b", &m2, 2, OCI_MEDIA_MANIFEST);
+  before = inode_at(s, "index.json");
+  tag(s, "a", &m1, 2, OCI_MEDIA_MANIFEST);
+  ok(inode_at(s, "index.json") == before,
+     "tag again: an unchanged tag leaves index.json alone");
+  tag(s, "a", &m1, 2, DOCKER_MEDIA_MANIFEST);
+  ok(inode_at(s, "index.json") != before,
+     "tag again: another media type rewrites it");
+  before = inode_at(s, "index.json");
+  tag(s, "a", &m2, 2, DOCKER_MEDIA_MANIFEST);
+  ok(inode_at(s, "index.json") != before,
+     "tag again: another digest rewrites it");
+  is_int(layer_store_tags(s, &tags, &n, &err), 0, "tag again: list");
+  ok(n == 2 && strcmp(tags[0].name, "a") == 0 &&
+         cb_digest_equal(&tags[0].manifest, &m2) &&
+         strcmp(tags[0].media_type, DOCKER_MEDIA_MANIFEST) == 0,
+     "tag again: the tag moved");
+  store_tags_free(tags, n);
+  cb_error_free(err);
+}
+
 static void
 check_tag(const struct store_tag *t, const char *name,
           const struct cb_digest *d, const char *what)
@@ -1187,7 +1268,9 @@ main(void)
   test_blob_writer();
   test_put_read();
   test_tampered();
+  test_put_again();
   test_tags();
+  test_tag_again();
   test_bad_tags();
   test_foreign_index_entries();
   test_corrupt_index();
