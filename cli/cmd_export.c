@@ -76,24 +76,27 @@ fd_write(void *data, const void *buf, size_t len, struct cb_error **err)
 /* The flattened tree as one uncompressed tar, merged straight from the
    layer blobs (owners and devices as the image holds them), written to a
    temporary file beside DEST and renamed into place.  */
+struct flatten_job {
+  struct layer_store *s;
+  const struct store_image *img;
+};
+
+static int
+fill_flat_tar(int fd, void *data, struct cb_error **err)
+{
+  struct flatten_job *j = data;
+  struct cb_sink sink = { fd_write, &fd };
+
+  return store_image_flatten_tar(j->s, j->img, &sink, err);
+}
+
 int
 cli_export_tar(struct layer_store *s, const struct store_image *img,
-           const char *dest, struct cb_error **err)
+               const char *dest, struct cb_error **err)
 {
-  cleanup_free char *tmp = cb_xasprintf("%s.tmp-XXXXXX", dest);
-  cleanup_close int fd = mkostemp(tmp, O_CLOEXEC);
-  struct cb_sink sink = { fd_write, &fd };
-  int rc;
+  struct flatten_job j = { s, img };
 
-  if (fd < 0)
-    return cb_fail_errno(err, "cannot create '%s'", dest);
-  rc = store_image_flatten_tar(s, img, &sink, err);
-  if (rc == 0 && (fchmod(fd, 0644) < 0 || fsync(fd) < 0 ||
-                  rename(tmp, dest) < 0))
-    rc = cb_fail_errno(err, "cannot write '%s'", dest);
-  if (rc < 0)
-    unlink(tmp);
-  return rc;
+  return cb_replace_file(dest, 0644, fill_flat_tar, &j, err);
 }
 
 static bool

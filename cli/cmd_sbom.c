@@ -49,25 +49,27 @@ sbom_opt(void *data, int id, const char *arg, struct cb_error **err)
   return sbom_format_parse(arg, &o->format, err);
 }
 
-/* TEXT into DEST through a temporary file beside it, so that DEST is
-   the whole document or what it was before.  */
+struct text {
+  const char *buf;
+  size_t len;
+};
+
+static int
+fill_text(int fd, void *data, struct cb_error **err)
+{
+  const struct text *t = data;
+
+  return cb_write_all(fd, t->buf, t->len, err);
+}
+
+/* TEXT into DEST, whole or not at all.  */
 static int
 write_file(const char *dest, const char *text, size_t len,
            struct cb_error **err)
 {
-  cleanup_free char *tmp = cb_xasprintf("%s.tmp-XXXXXX", dest);
-  cleanup_close int fd = mkostemp(tmp, O_CLOEXEC);
-  int rc;
+  struct text t = { text, len };
 
-  if (fd < 0)
-    return cb_fail_errno(err, "cannot create '%s'", dest);
-  rc = cb_write_all(fd, text, len, err);
-  if (rc == 0 && (fchmod(fd, 0644) < 0 || fsync(fd) < 0 ||
-                  rename(tmp, dest) < 0))
-    rc = cb_fail_errno(err, "cannot write '%s'", dest);
-  if (rc < 0)
-    unlink(tmp);
-  return rc;
+  return cb_replace_file(dest, 0644, fill_text, &t, err);
 }
 
 static int

@@ -266,3 +266,22 @@ cb_write_all(int fd, const void *buf, size_t len, struct cb_error **err)
   }
   return 0;
 }
+
+int
+cb_replace_file(const char *dest, mode_t mode, cb_fill_fn fill, void *data,
+                struct cb_error **err)
+{
+  cleanup_free char *tmp = cb_xasprintf("%s.tmp-XXXXXX", dest);
+  cleanup_close int fd = mkostemp(tmp, O_CLOEXEC);
+  int rc;
+
+  if (fd < 0)
+    return cb_fail_errno(err, "cannot create '%s'", dest);
+  rc = fill(fd, data, err);
+  if (rc == 0 && (fchmod(fd, mode) < 0 || fsync(fd) < 0 ||
+                  rename(tmp, dest) < 0))
+    rc = cb_fail_errno(err, "cannot write '%s'", dest);
+  if (rc < 0)
+    unlink(tmp);
+  return rc;
+}

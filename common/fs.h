@@ -34,6 +34,14 @@ int cb_read_file_at(int dir_fd, const char *name, size_t max, char **buf,
 /* Write all of BUF to FD, retrying short writes and EINTR.  */
 int cb_write_all(int fd, const void *buf, size_t len, struct cb_error **err);
 
+/* Replace the file DEST (a path from the user) whole: FILL(FD, DATA)
+   writes the content into a temporary file beside it, which is then
+   made MODE, fsynced and renamed over DEST; on failure DEST is as it was
+   and the temporary file is gone.  */
+typedef int (*cb_fill_fn)(int fd, void *data, struct cb_error **err);
+int cb_replace_file(const char *dest, mode_t mode, cb_fill_fn fill, void *data,
+                    struct cb_error **err);
+
 /* The names in directory DIR_FD (without "." and ".."), as a new
    NULL-terminated array, read before anything is removed.  */
 char **cb_list_dir(int dir_fd, struct cb_error **err);
