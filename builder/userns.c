@@ -595,6 +595,155 @@ userns_spawn(const struct userns_plan *plan, int extra_flags,
   return (pid_t)pid;
 }
 
+/* ---- entering without exec ----------------------------------------- */
+
+/* The number of threads of this process (field 20 of /proc/self/stat),
+   or -1 when it cannot be read.  */
+static long
+thread_count(void)
+{
+  cleanup_free char *stat = NULL;
+  size_t len = 0;
+  const char *p;
+  int field = 2; /* the one ending at the last ')' */
+
+  if (cb_read_file_at(AT_FDCWD, "/proc/self/stat", 4096, &stat, &len, NULL) < 0)
+    return -1;
+  p = strrchr(stat, ')');
+  while (p != NULL && field < 20) {
+    p = strchr(p + 1, ' ');
+    field++;
+  }
+  if (p == NULL)
+    return -1;
+  return strtol(p + 1, NULL, 10);
+}
+
+/* Why the namespace must be entered by re-executing cbuild, or NULL when
+   a fork is enough.  The forked child goes on with the command, so the
+   process must have a single thread: another one's locks (the
+   allocator's, a library's) would be copied held.  */
+static const char *
+exec_reason(void)
+{
+  const char *force = getenv(USERNS_ENV_EXEC);
+
+  if (force != NULL && strcmp(force, "1") == 0)
+    return USERNS_ENV_EXEC "=1";
+  if (thread_count() != 1)
+    return "more than one thread";
+  return NULL;
+}
+
+/* NAME=VALUE into the environment (a copy).  */
+static int
+put_env(const char *entry)
+{
+  const char *eq = strchr(entry, '=');
+  cleanup_free char *name = NULL;
+
+  if (eq == NULL || eq == entry) {
+    errno = EINVAL;
+    return -1;
+  }
+  name = cb_xasprintf("%.*s", (int)(eq - entry), entry);
+  return setenv(name, eq + 1, 1);
+}
+
+/* The forked child, before it carries on: the environment it would have
+   had after an exec, a namespace of its own, the word to the parent
+   (over REP_FD: errnum 0, or what failed) and the parent's word back
+   (over SYNC_FD) once the maps are written.  Returns only on success.  */
+static void
+fork_child(int sync_fd, int rep_fd, pid_t parent, char *const *env_extra)
+{
+  const char *step = "set the environment";
+  char c;
+  ssize_t n;
+
+  if (setenv(USERNS_ENV_MARKER, "1", 1) < 0)
+    goto fail;
+  for (size_t i = 0; env_extra != NULL && env_extra[i] != NULL; i++) {
+    if (put_env(env_extra[i]) < 0)
+      goto fail;
+  }
+  step = "unshare (new user namespace)";
+  if (unshare(CLONE_NEWUSER) < 0)
+    goto fail;
+  report_failure(rep_fd, "", 0);
+  do
+    n = read(sync_fd, &c, 1);
+  while (n < 0 && errno == EINTR);
+  /* EOF: the parent failed and reports why.  Do not outlive the cbuild
+     that waits for us either.  */
+  if (n != 1 || prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
+      getppid() != parent)
+    _exit(127);
+  return;
+fail:
+  report_failure(rep_fd, step, errno);
+  _exit(127);
+}
+
+/* Fork a child that enters a new user namespace mapped as PLAN says, with
+   the marker and ENV_EXTRA in its environment, and goes on from here.
+   Returns its pid in the parent, 0 in the child, -1 on error.  */
+static pid_t
+fork_in(const struct userns_plan *plan, char *const *env_extra,
+        struct cb_error **err)
+{
+  cleanup_close int sync_r = -1, sync_w = -1, rep_r = -1, rep_w = -1;
+  struct child_report r;
+  pid_t parent = getpid();
+  int fds[2];
+  pid_t pid;
+
+  if (pipe2(fds, O_CLOEXEC) < 0)
+    return cb_fail_errno(err, "pipe");
+  sync_r = fds[0];
+  sync_w = fds[1];
+  if (pipe2(fds, O_CLOEXEC) < 0)
+    return cb_fail_errno(err, "pipe");
+  rep_r = fds[0];
+  rep_w = fds[1];
+  fflush(NULL); /* the child must not write our buffers again */
+  /* fork (not a raw clone) runs the atfork handlers and gives the child
+     its own thread id in libc, as it carries on with everything.  */
+  pid = fork();
+  if (pid < 0)
+    return cb_fail_errno(err, "fork");
+  if (pid == 0) {
+    cb_closep(&sync_w);
+    cb_closep(&rep_r);
+    fork_child(sync_r, rep_w, parent, env_extra);
+    return 0; /* the cleanups close the pipes */
+  }
+  cb_closep(&sync_r);
+  cb_closep(&rep_w);
+  if (!read_report(rep_r, &r)) {
+    (void)userns_wait(pid, NULL);
+    return cb_fail(err, CB_ERR_SYSTEM, 0, "the namespace child exited");
+  }
+  if (r.errnum != 0) {
+    (void)userns_wait(pid, NULL);
+    return cb_fail(err, CB_ERR_SYSTEM, r.errnum, "%s", r.step);
+  }
+  if (map_one(pid, &plan->uid, true, err) < 0 ||
+      map_one(pid, &plan->gid, false, err) < 0) {
+    cb_closep(&sync_w); /* the child reads EOF and exits */
+    (void)userns_wait(pid, NULL);
+    return -1;
+  }
+  if (write(sync_w, "1", 1) != 1) {
+    int e = errno;
+
+    kill(pid, SIGKILL);
+    (void)userns_wait(pid, NULL);
+    return cb_fail(err, CB_ERR_SYSTEM, e, "start the namespace child");
+  }
+  return pid;
+}
+
 /* ---- re-executing cbuild -------------------------------------------- */
 
 struct exec_args {
@@ -655,6 +804,7 @@ userns_reexec_serve(char **argv, char *const *env_extra, userns_parent_fn fn,
   static const int sigs[4] = { SIGTERM, SIGHUP, SIGINT, SIGQUIT };
   struct cb_error *fn_err = NULL;
   struct exec_args args;
+  const char *why_exec;
   pid_t pid;
   int rc;
 
@@ -667,14 +817,24 @@ userns_reexec_serve(char **argv, char *const *env_extra, userns_parent_fn fn,
            "no subordinate id range for this user (or no "
            "newuidmap/newgidmap): using a single id mapping; ownership "
            "other than root is recorded, not applied");
-  envp = env_with_marker(env_extra);
-  args.path = "/proc/self/exe";
-  args.argv = argv;
-  args.envp = envp;
-  pid = userns_spawn(&plan, 0, exec_child, &args, err);
+  why_exec = exec_reason();
+  if (why_exec == NULL) {
+    pid = fork_in(&plan, env_extra, err);
+  } else {
+    cb_log(CB_LOG_DEBUG, "user namespace: entering by exec (%s)", why_exec);
+    envp = env_with_marker(env_extra);
+    args.path = "/proc/self/exe";
+    args.argv = argv;
+    args.envp = envp;
+    pid = userns_spawn(&plan, 0, exec_child, &args, err);
+  }
   userns_plan_release(&plan);
   if (pid < 0)
     return cb_wrap(err, "user namespace");
+  if (pid == 0) {
+    cb_log(CB_LOG_DEBUG, "user namespace: entered without exec");
+    return 0;
+  }
   /* The terminal sends SIGINT and SIGQUIT to the child too; other
      signals aimed at us are passed on.  */
   memset(&fwd, 0, sizeof(fwd));

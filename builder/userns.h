@@ -116,13 +116,24 @@ int userns_wait(pid_t pid, struct cb_error **err);
    namespace (so that re-executing does not loop).  */
 #define USERNS_ENV_MARKER "CBUILD_IN_USERNS"
 
+/* Set to 1, makes userns_reexec() always re-execute cbuild.  */
+#define USERNS_ENV_EXEC "CBUILD_USERNS_EXEC"
+
 /* For the start of commands that touch the store: unless the marker is
-   set, re-execute /proc/self/exe with ARGV (stdin, stdout and stderr
-   shared) inside a new user namespace with the marker set, wait for it,
-   and store its exit status in *STATUS.  Returns 1 when it ran the child
-   (the caller exits with *STATUS), 0 when already inside (the caller
-   carries on), -1 on error.  A single mapping is warned about on stderr
-   (through cb_log).  */
+   set, start a child inside a new user namespace with the marker set in
+   its environment, wait for it, and store its exit status in *STATUS.
+   Returns 1 in the parent once the child is gone (the caller exits with
+   *STATUS), 0 in the child and when already inside (the caller carries
+   on), -1 on error.  A single mapping is warned about on stderr (through
+   cb_log).
+
+   The child is a fork that goes on with the command: nothing is loaded
+   or parsed twice.  So the caller must not have started a thread, and
+   what it opened before the call (close-on-exec or not) is open in the
+   child too.  When the process has more than one thread, or
+   CBUILD_USERNS_EXEC=1, the child re-executes /proc/self/exe with ARGV
+   instead (stdin, stdout and stderr shared) and starts over.  Both ways
+   are logged at debug level.  */
 int userns_reexec(char **argv, int *status, struct cb_error **err);
 
 /* What the parent does while the re-executed child runs (see
@@ -131,7 +142,8 @@ int userns_reexec(char **argv, int *status, struct cb_error **err);
 typedef int (*userns_parent_fn)(void *data, pid_t child, struct cb_error **err);
 
 /* userns_reexec, plus: ENV_EXTRA ("NAME=VALUE" strings, NULL-terminated;
-   may be NULL) is added to the child's environment, and FN(DATA) (may be
+   may be NULL) is added to the child's environment (by setenv in a
+   forked child), and FN(DATA) (may be
    NULL) runs in the parent, outside the namespace, while the child runs,
    with SIGTERM and SIGHUP forwarded to the child and SIGINT and SIGQUIT
    ignored, as while waiting.  The child is waited for after FN returns,

@@ -315,14 +315,24 @@ publish_build(struct gate *g, char **argv, int *status, struct cb_error **err)
     return cb_fail_errno(err, "socketpair");
   g->fd = fds[0];
   g->child_fd = fds[1];
-  /* The child end crosses the exec into the namespace; the child makes
-     it close-on-exec again first thing (take_gate_fd).  */
+  /* The child end crosses the exec into the namespace (when there is
+     one); the child makes it close-on-exec again first thing
+     (take_gate_fd).  */
   if (fcntl(g->child_fd, F_SETFD, 0) < 0)
     return cb_fail_errno(err, "fcntl");
   var = cb_xasprintf(PUBLISH_FD_ENV "=%d", g->child_fd);
   extra[0] = var;
   rc = userns_reexec_serve(argv, extra, serve, g, status, err);
-  if (rc <= 0 || *status != 0 || !g->have_image)
+  if (rc == 0) {
+    /* The child, forked rather than re-executed: it takes its end as
+       after an exec; ours is closed by the caller.  */
+    take_gate_fd();
+    if (gate_fd != g->child_fd)
+      return cb_fail(err, CB_ERR_SYSTEM, EBADF, "the publish gate's socket");
+    g->child_fd = -1;
+    return 0;
+  }
+  if (rc < 0 || *status != 0 || !g->have_image)
     return rc;
   if (g->p->push && push_tags(g, err) < 0)
     return -1;

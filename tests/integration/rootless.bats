@@ -209,6 +209,29 @@ setup() {
     assert "$(echo "$output" | head -n $((n / 2)))" == "$(echo "$output" | tail -n $((n / 2)))"
 }
 
+@test "unshare: the namespace is entered by a fork that carries on, without an exec" {
+    run_cbuild --log-level debug unshare sh -c 'id -u; echo "$CBUILD_IN_USERNS"'
+    assert "$output" == "$(printf '0\n1')"
+    assert "$stderr" =~ "user namespace: entered without exec"
+    ! grep -q 'entering by exec' <<<"$stderr"
+    # The status, the id maps and a nested call are as with the exec.
+    run_cbuild 3 --log-level debug unshare sh -c "cat /proc/self/uid_map >'$TESTDIR/fork'; exit 3"
+    CBUILD_USERNS_EXEC=1 run_cbuild unshare cat /proc/self/uid_map
+    assert "$output" == "$(cat "$TESTDIR/fork")"
+}
+
+@test "unshare: CBUILD_USERNS_EXEC=1 re-executes cbuild in the namespace, and it works" {
+    CBUILD_USERNS_EXEC=1 run_cbuild --log-level debug unshare sh -c 'id -u; echo "$CBUILD_IN_USERNS"'
+    assert "$output" == "$(printf '0\n1')"
+    assert "$stderr" =~ "user namespace: entering by exec \(CBUILD_USERNS_EXEC=1\)"
+    ! grep -q 'entered without exec' <<<"$stderr"
+    CBUILD_USERNS_EXEC=1 run_cbuild 3 unshare sh -c 'exit 3'
+    CBUILD_USERNS_EXEC=1 run_cbuild unshare sh -c "cat /proc/self/uid_map; '$CBUILD' unshare cat /proc/self/uid_map"
+    local n
+    n=$(line_count "$output")
+    assert "$(echo "$output" | head -n $((n / 2)))" == "$(echo "$output" | tail -n $((n / 2)))"
+}
+
 @test "unshare: root inside a user namespace maps the ids it has onto themselves" {
     run_cbuild unshare sh -c "cat /proc/self/uid_map; echo --; env -u CBUILD_IN_USERNS '$CBUILD' unshare cat /proc/self/uid_map"
     local outer inner

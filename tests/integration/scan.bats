@@ -109,6 +109,19 @@ get_manifest() {
     [ -z "$(ls "$TMPDIR")" ]
 }
 
+@test "scan: the gate holds when the namespace is entered by exec (CBUILD_USERNS_EXEC=1)" {
+    ctx=$(context hello.txt id_rsa)
+    CBUILD_USERNS_EXEC=1 run_cbuild 1 --log-level debug build -t app:1 \
+        -o "type=oci,dest=$TESTDIR/out.tar" --scan "sh $SCANNER" "$ctx"
+    assert "$stderr" =~ "entering by exec"
+    assert "$stderr" =~ "scanner 'sh $SCANNER' exited with status 1"
+    [ ! -e "$TESTDIR/out.tar" ]
+    ctx=$(context hello.txt)
+    CBUILD_USERNS_EXEC=1 run_cbuild build -t app:2 -o "type=oci,dest=$TESTDIR/out.tar" \
+        --scan "sh $SCANNER" "$ctx"
+    tar -tf "$TESTDIR/out.tar" | grep -qx index.json
+}
+
 @test "scan: --push without a scanner pushes each tag; without -t it is a usage error" {
     skip_unless_cmd skopeo
     ctx=$(context)
