@@ -50,7 +50,7 @@ struct build {
   int nsteps;
   struct copy_hash_cache *hash_cache; /* context file digests */
   enum rootfs_driver driver; /* OVERLAY or VFS, for every step */
-  unsigned ran, cached;
+  unsigned ran, lookups, cached;
 };
 
 /* One instruction in its stage, with what it needs to run.  */

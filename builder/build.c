@@ -151,6 +151,7 @@ step_cache_lookup(struct step *st, const struct cb_digest *key,
   int rc = 0;
 
   rec->info = NULL;
+  b->lookups++;
   if (!b->o->no_cache && !st->uncacheable) {
     rc = layer_store_cache_get(b->s, key, rec, err);
     if (rc < 0) {
@@ -683,6 +684,7 @@ build_all(struct build *b, struct build_result *res, struct cb_error **err)
     return -1;
   res->steps = b->ran;
   res->cached = b->cached;
+  res->cacheable = b->lookups;
   return 0;
 }
 

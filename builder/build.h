@@ -46,7 +46,10 @@ struct build_result {
   struct cb_digest id;       /* the config digest: the image ID */
   struct cb_digest manifest; /* the manifest digest */
   uint64_t manifest_size;
-  unsigned steps, cached;    /* steps run and cache hits among them */
+  unsigned steps;            /* instructions run (FROM lines not counted) */
+  unsigned cacheable;        /* those that went through the cache (RUN,
+                                COPY, ADD, WORKDIR; metadata never does) */
+  unsigned cached;           /* cache hits among them */
 };
 
 /* --plan: the context, the Dockerfile and the stage plan O would build,

@@ -394,7 +394,8 @@ build(struct build_cli *o, struct cb_error **err)
     return -1;
   cb_digest_hex(&res.id, hex);
   if (o->bo.progress != PROGRESS_QUIET && o->bo.progress != PROGRESS_JSON) {
-    fprintf(stderr, "%u steps, %u cached\n", res.steps, res.cached);
+    fprintf(stderr, "%u steps; %u of %u cacheable steps cached\n", res.steps,
+            res.cached, res.cacheable);
     for (size_t i = 0; i < o->ntags; i++)
       fprintf(stderr, "tagged %s\n", o->tags[i]);
   }
