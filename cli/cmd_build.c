@@ -382,7 +382,7 @@ build(struct build_cli *o, struct cb_error **err)
   if (build_private_mounts(err) < 0)
     return -1;
   s = cli_store_open(err);
-  if (s == NULL || build_image(s, &o->bo, &res, err) < 0)
+  if (s == NULL || layer_store_hold(s, err) < 0 || build_image(s, &o->bo, &res, err) < 0)
     return -1;
   /* The parent scans the stored image; nothing leaves before it says so. */
   if (cli_publish_gate(&res.manifest, &res.id, &go, err) < 0)

@@ -388,7 +388,8 @@ run_image(const struct run_opts *o, char **cmd, int n_cmd, int *status,
   memset(&rm, 0, sizeof(rm));
   rm.scratch_fd = -1;
   s = cli_store_open(err);
-  if (s == NULL || layer_store_resolve(s, cmd[-1], &img, err) < 0)
+  if (s == NULL || layer_store_hold(s, err) < 0 ||
+      layer_store_resolve(s, cmd[-1], &img, err) < 0)
     return -1;
   memset(&spec, 0, sizeof(spec));
   cfg = json_object_get(img.config, "config");

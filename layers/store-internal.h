@@ -26,6 +26,7 @@ struct layer_store {
   int blobs_fd;   /* blobs/sha256, O_RDONLY | O_DIRECTORY */
   int tmp_fd;     /* tmp/, O_RDONLY | O_DIRECTORY */
   int lock_fd;    /* ROOT/lock, -1 until first locked */
+  int use_fd;     /* ROOT/use.lock, held shared by layer_store_hold */
   pid_t lock_pid; /* the process that opened lock_fd */
   unsigned lock_depth;
   uint64_t tmp_cleared; /* litter removed when the lock was taken */
@@ -33,6 +34,9 @@ struct layer_store {
   char **live;          /* owned: tmp/ names of this handle's writers */
   size_t n_live, alloc_live;
 };
+
+/* Open ROOT/use.lock.  */
+int store_open_use_lock(struct layer_store *s, struct cb_error **err);
 
 /* The default root for a process that is (REAL_ROOT) or is not real root,
    from the environment (see layer_store_default_root()).  */

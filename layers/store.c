@@ -206,7 +206,7 @@ layer_store_open(const char *root, struct cb_error **err)
   cleanup_layer_store struct layer_store *s = cb_xcalloc(1, sizeof(*s));
 
   s->root = cb_xstrdup(root);
-  s->root_fd = s->blobs_fd = s->tmp_fd = s->lock_fd = -1;
+  s->root_fd = s->blobs_fd = s->tmp_fd = s->lock_fd = s->use_fd = -1;
   if (root[0] == '\0')
     return cb_fail_null(err, CB_ERR_USAGE, 0, "empty store path");
   if (mkdir_parents(root, err) < 0)
@@ -240,6 +240,7 @@ layer_store_free(struct layer_store *s)
     return;
   /* Closing the last fd of the lock's open file releases it.  */
   close_fd(&s->lock_fd);
+  close_fd(&s->use_fd);
   close_fd(&s->tmp_fd);
   close_fd(&s->blobs_fd);
   close_fd(&s->root_fd);
@@ -834,4 +835,30 @@ unpacked_writer_abort(struct unpacked_writer *w)
 {
   if (w != NULL)
     unpacked_writer_free(w, false);
+}
+
+int
+store_open_use_lock(struct layer_store *s, struct cb_error **err)
+{
+  int fd = openat(s->root_fd, "use.lock",
+                  O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+  if (fd < 0)
+    return cb_fail_errno(err, "store '%s': cannot open 'use.lock'", s->root);
+  return fd;
+}
+
+int
+layer_store_hold(struct layer_store *s, struct cb_error **err)
+{
+  if (s->use_fd >= 0)
+    return 0;
+  s->use_fd = store_open_use_lock(s, err);
+  if (s->use_fd < 0)
+    return -1;
+  while (flock(s->use_fd, LOCK_SH) < 0)
+    if (errno != EINTR)
+      return cb_fail_errno(err, "store '%s': cannot lock 'use.lock'",
+                           s->root);
+  return 0;
 }

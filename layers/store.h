@@ -61,6 +61,12 @@ const char *layer_store_root(const struct layer_store *s);
 int layer_store_lock(struct layer_store *s, struct cb_error **err);
 void layer_store_unlock(struct layer_store *s);
 
+/* Mark S as in use until it is freed: a shared flock on ROOT/use.lock,
+   which layer_store_gc() takes exclusively, so GC waits for builds and
+   runs (their untagged layers and unpacked lower dirs are not garbage
+   yet) and they wait for a GC in progress.  Nested calls are no-ops.  */
+int layer_store_hold(struct layer_store *s, struct cb_error **err);
+
 /* --- blobs --- */
 
 struct blob_writer;
@@ -177,7 +183,8 @@ struct store_gc_stats {
    its unpacked dirs are not kept (they are a cache).  Blob names that are
    not 64 hex digits are left alone.  *STATS (when not NULL) counts what
    was removed; tmp_removed includes litter cleared when the lock was
-   taken.  */
+   taken.  Waits (saying so) while a build or run holds the store
+   (layer_store_hold).  */
 int layer_store_gc(struct layer_store *s, struct store_gc_stats *stats,
                    struct cb_error **err);
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -318,8 +319,23 @@ layer_store_gc(struct layer_store *s, struct store_gc_stats *stats,
                struct cb_error **err)
 {
   struct store_gc_stats st = { 0 };
+  cleanup_close int use = store_open_use_lock(s, err);
   int r;
 
+  if (use < 0)
+    return -1;
+  /* Builds and runs hold it shared: their layers are not garbage yet.  */
+  if (flock(use, LOCK_EX | LOCK_NB) < 0) {
+    if (errno != EWOULDBLOCK)
+      return cb_fail_errno(err, "store '%s': cannot lock 'use.lock'",
+                           s->root);
+    cb_log(CB_LOG_WARN, "store '%s' is in use by a build or run: waiting",
+           s->root);
+    while (flock(use, LOCK_EX) < 0)
+      if (errno != EINTR)
+        return cb_fail_errno(err, "store '%s': cannot lock 'use.lock'",
+                             s->root);
+  }
   if (layer_store_lock(s, err) < 0)
     return -1;
   r = gc_locked(s, &st, err);

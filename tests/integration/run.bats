@@ -264,3 +264,18 @@ PY
     run_cbuild run many:1 sh -c 'ls / | grep -c "^layer"; cat /layer0 /layer149'
     assert "$output" == "150"$'\n'"0"$'\n'"149"
 }
+
+@test "run: prune waits while a run uses the store, and the run keeps its layers" {
+    # The image is untagged while it runs: its layers are garbage to GC.
+    run_cbuild run base:1 true
+    "$CBUILD" run base:1 sh -c 'sleep 2; test -x /bin/busybox && echo alive' >"$TESTDIR/run.out" 2>&1 &
+    pid=$!
+    sleep 1
+    run_cbuild rmi base:1
+    run_cbuild --log-level warn prune
+    assert "$stderr" =~ "is in use by a build or run: waiting"
+    wait "$pid"
+    assert "$(cat "$TESTDIR/run.out")" == "alive"
+    # Once the run is over, prune took what was garbage.
+    [ -z "$(ls -A "$CBUILD_ROOT/unpacked")" ]
+}
