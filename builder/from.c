@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "builder/build-internal.h"
+#include "builder/copy.h"
 #include "builder/rootfs.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
@@ -151,10 +152,35 @@ lower_is_context(const struct rootfs *rf, int ctx_fd, struct cb_error **err)
   return 0;
 }
 
+/* The vfs driver has no overlay: copy what the context keeps into RF's
+   tree instead.  */
+static int
+copy_context(struct step *st, struct rootfs *rf, struct cb_error **err)
+{
+  struct build_context *ctx = st->b->ctx;
+  char *const srcs[] = { ".", NULL };
+  struct copy_request req;
+  struct copy_source src = { ctx->root_fd, ctx->ignore, false };
+  cleanup_close int root = open(rf->merged, O_PATH | O_DIRECTORY |
+                                O_NOFOLLOW | O_CLOEXEC);
+
+  memset(&req, 0, sizeof(req));
+  req.srcs = srcs;
+  req.nsrcs = 1;
+  req.dest = "/";
+  req.unpack = -1;
+  req.timestamp = -1;
+  req.flags = COPY_IGNORE_OWNER_ERRORS;
+  if (root < 0)
+    return cb_fail_errno(err, "cannot open '%s'", rf->merged);
+  return copy_apply(&req, &src, root, NULL, err);
+}
+
 int
 context_root_open(struct step *st, struct from_roots *fr,
                   struct cb_error **err)
 {
+  bool vfs = st->b->driver == ROOTFS_DRIVER_VFS;
   struct build_context *ctx = st->b->ctx;
   char *const none[] = { NULL };
   cleanup_close int upper = -1, dir = -1;
@@ -170,17 +196,23 @@ context_root_open(struct step *st, struct from_roots *fr,
   rf = &fr->v[fr->n];
   /* An overlay of the context under whiteouts for what it excludes, so
      nothing is copied; writes (rw binds) go to the throwaway upper.  */
-  if (rootfs_create(st->b->s, none, ROOTFS_DRIVER_OVERLAY, rf, err) < 0) {
+  if (rootfs_create(st->b->s, none, vfs ? ROOTFS_DRIVER_VFS
+                                        : ROOTFS_DRIVER_OVERLAY, rf, err) < 0) {
     rootfs_remove(rf);
     return -1;
   }
   fr->n++;
+  if (vfs && copy_context(st, rf, err) < 0)
+    return -1;
+  if (vfs)
+    goto open_root;
   upper = open(rf->upper, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (upper < 0)
     return cb_fail_errno(err, "cannot open '%s'", rf->upper);
   if (hide_ignored(ctx->ignore, dir, "", upper, 0, err) < 0 ||
       lower_is_context(rf, dir, err) < 0 || rootfs_mount(rf, err) < 0)
     return -1;
+open_root:
   fd = open(rf->merged, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     return cb_fail_errno(err, "cannot open '%s'", rf->merged);

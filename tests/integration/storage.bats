@@ -203,3 +203,17 @@ EOF
     wh=$(find "$CBUILD_ROOT/unpacked" -path '*/bin/ls' -type c)
     assert "$(stat -c '%F %t:%T' "$wh")" == "character special file 0:0"
 }
+
+@test "storage: a RUN --mount bind of the context applies .dockerignore with either driver" {
+    ctx=$(fixture empty)
+    mkdir -p "$ctx/secret" "$ctx/docs"
+    echo a >"$ctx/a"; echo l >"$ctx/drop.log"; echo k >"$ctx/keep.log"
+    echo s >"$ctx/secret/s"; echo d >"$ctx/docs/x.md"; echo r >"$ctx/docs/README.md"
+    printf '*.log\n!keep.log\nsecret/\n/docs/*.md\n!docs/README.md\n' >"$ctx/.dockerignore"
+    printf 'FROM base:1\nRUN --mount=target=/m cd /m && find . | sort > /listing\n' >"$ctx/Dockerfile"
+    for d in overlay vfs; do
+        run_cbuild build --no-cache --storage-driver "$d" -t "bi-$d:1" "$ctx"
+        run_cbuild run "bi-$d:1" cat /listing
+        assert "$output" == "$(printf '.\n./.dockerignore\n./.keep\n./Dockerfile\n./a\n./docs\n./docs/README.md\n./keep.log')"
+    done
+}
