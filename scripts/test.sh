@@ -53,6 +53,15 @@ if [ "$(id -u)" -eq 0 ] && [ "${CBUILD_TEST_AS_ROOT:-}" != 1 ]; then
     stage_tree "$work"
     rc=0
     runuser -u "$test_user" -- env CI="${CI:-}" "${debian_env[@]}" bash "$work/main/scripts/test.sh" || rc=$?
+    # The staged tree goes; the test logs stay for a look at what failed.
+    logs=${CBUILD_TEST_LOGS:-/tmp/cbuild-test-logs}
+    rm -rf "$logs" && mkdir -p "$logs"
+    for b in build build-asan; do
+        if [ -d "$work/main/$b/meson-logs" ]; then
+            cp -r "$work/main/$b/meson-logs" "$logs/$b"
+        fi
+    done
+    echo "test logs: $logs"
     exit $rc
 fi
 
