@@ -288,9 +288,10 @@ do_copy(struct step *st, void *data, int root, struct cb_error **err)
   return copy_apply(&j->req, &j->src, root, &j->stats, err);
 }
 
-/* The cache key's extra inputs: the digest of all sources, and each
-   source's own digest for saying which one changed.  Returns 1 when the
-   content cannot be known without fetching (a URL without --checksum).  */
+/* The cache key's extra inputs: each source's own digest (kept in INFO,
+   for saying which one changed) and, in order, all of them.  Returns 1
+   when the content cannot be known without fetching (a URL without
+   --checksum).  */
 static int
 copy_inputs(struct step *st, struct copy_job *j, char ***extra,
             json_t **info, struct cb_error **err)
@@ -298,25 +299,31 @@ copy_inputs(struct step *st, struct copy_job *j, char ***extra,
   struct copy_hash_cache *hc = st->b->hash_cache;
   const struct df_node *node = st->in->node;
   json_t *per = json_object(), *f = json_array();
+  cleanup_hasher struct cb_hasher *h = cb_hasher_new();
   char hex[CB_DIGEST_STR_LEN];
   struct cb_digest all;
   size_t nx;
-  int rc = copy_sources_digest(&j->req, &j->src, hc, &all, err);
+  int rc = 0;
 
   *info = NULL;
-  for (size_t i = 0; rc >= 0 && i < j->req.nsrcs; i++) {
+  for (size_t i = 0; i < j->req.nsrcs; i++) {
     struct copy_request one = j->req;
     struct cb_digest d;
+    int r;
 
     one.srcs = &j->req.srcs[i];
     one.nsrcs = 1;
-    if (copy_sources_digest(&one, &j->src, hc, &d, err) < 0) {
+    r = copy_sources_digest(&one, &j->src, hc, &d, err);
+    if (r < 0) {
       rc = -1;
       break;
     }
+    rc |= r;
     cb_digest_str(&d, hex);
+    cb_hasher_update(h, hex, strlen(hex));
     json_object_set_new(per, j->req.srcs[i], json_string(hex));
   }
+  cb_hasher_peek(h, &all);
   if (rc < 0) {
     json_decref(per);
     json_decref(f);
