@@ -53,9 +53,6 @@ void inode_set_release(struct inode_set *s);
 int open_dir_in_root(int root_fd, const char *dir, struct inode_set *created,
                      struct cb_error **err);
 
-/* Remove NAME in DIR_FD and, if it is a directory, everything below it,
-   without following symlinks.  A missing NAME is not an error.  */
-int remove_tree_at(int dir_fd, const char *name, struct cb_error **err);
 
 /* Remove NAME in DIR_FD as a whiteout does: lower content goes, entries
    whose inode is in KEEP stay, and so do directories still holding them.

@@ -325,7 +325,7 @@ prepare_leaf(int dir_fd, const char *base, bool want_dir, bool *kept,
     *kept = true;
     return 0;
   }
-  return remove_tree_at(dir_fd, base, err);
+  return cb_remove_tree_at(dir_fd, base, err);
 }
 
 /* The parent of EP, made if missing, and room for its leaf.  */

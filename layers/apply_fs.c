@@ -210,48 +210,6 @@ open_dir_in_root(int root_fd, const char *dir, struct inode_set *created,
   return cb_open_in_root(root_fd, dir, O_PATH | O_DIRECTORY, 0, err);
 }
 
-/* The names in DIR_FD but "." and "..", as a new NULL-terminated array.
-   Read whole before anything is removed, so removal cannot upset the
-   directory stream.  */
-static int
-list_dir(int dir_fd, char ***names, struct cb_error **err)
-{
-  char **v = NULL;
-  size_t n = 0, alloc = 0;
-  struct dirent *de;
-  DIR *d;
-  int fd;
-
-  fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return cb_fail_errno(err, "open directory");
-  d = fdopendir(fd);
-  if (d == NULL) {
-    close(fd);
-    return cb_fail_errno(err, "open directory");
-  }
-  for (;;) {
-    errno = 0;
-    de = readdir(d);
-    if (de == NULL)
-      break;
-    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-      continue;
-    CB_GROW(v, alloc, n + 2);
-    v[n++] = cb_xstrdup(de->d_name);
-    v[n] = NULL;
-  }
-  if (errno != 0) {
-    cb_fail_errno(err, "read directory");
-    closedir(d);
-    cb_strv_free(v);
-    return -1;
-  }
-  closedir(d);
-  *names = v != NULL ? v : cb_xcalloc(1, sizeof(*v));
-  return 0;
-}
-
 static int
 open_subdir(int dir_fd, const char *name, struct cb_error **err)
 {
@@ -264,31 +222,6 @@ open_subdir(int dir_fd, const char *name, struct cb_error **err)
 }
 
 int
-remove_tree_at(int dir_fd, const char *name, struct cb_error **err)
-{
-  cleanup_strv char **names = NULL;
-  cleanup_close int fd = -1;
-  struct stat st;
-
-  if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-    return errno == ENOENT ? 0 : cb_fail_errno(err, "stat '%s'", name);
-  if (!S_ISDIR(st.st_mode)) {
-    if (unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT)
-      return cb_fail_errno(err, "remove '%s'", name);
-    return 0;
-  }
-  fd = open_subdir(dir_fd, name, err);
-  if (fd < 0 || list_dir(fd, &names, err) < 0)
-    return -1;
-  for (size_t i = 0; names[i] != NULL; i++)
-    if (remove_tree_at(fd, names[i], err) < 0)
-      return -1;
-  if (unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-    return cb_fail_errno(err, "remove '%s'", name);
-  return 0;
-}
-
-int
 remove_lower_at(int dir_fd, const char *name, const struct inode_set *keep,
                 struct cb_error **err)
 {
@@ -297,7 +230,7 @@ remove_lower_at(int dir_fd, const char *name, const struct inode_set *keep,
   bool kept;
 
   if (keep->n == 0)
-    return remove_tree_at(dir_fd, name, err);
+    return cb_remove_tree_at(dir_fd, name, err);
   if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
     return errno == ENOENT ? 0 : cb_fail_errno(err, "stat '%s'", name);
   kept = inode_set_has(keep, &st);
@@ -323,7 +256,8 @@ remove_lower_children(int dir_fd, const struct inode_set *keep,
 {
   cleanup_strv char **names = NULL;
 
-  if (list_dir(dir_fd, &names, err) < 0)
+  names = cb_list_dir(dir_fd, err);
+  if (names == NULL)
     return -1;
   for (size_t i = 0; names[i] != NULL; i++)
     if (remove_lower_at(dir_fd, names[i], keep, err) < 0)

@@ -148,7 +148,7 @@ fixture_teardown(struct fixture *f, const char *name)
   free(now);
   free(f->snap);
   close(f->root_fd);
-  if (remove_tree_at(AT_FDCWD, f->base, &err) < 0)
+  if (cb_remove_tree_at(AT_FDCWD, f->base, &err) < 0)
     diag("cleanup '%s': %s", f->base, err->msg);
   cb_error_free(err);
 }
