@@ -540,23 +540,35 @@ fail:
   _exit(127);
 }
 
+/* The two pipes of the parent-child handshake: SYNC (the parent's "maps
+   written") and REP (the child's failure report).  */
+static int
+handshake_pipes(int *sync_r, int *sync_w, int *rep_r, int *rep_w,
+                struct cb_error **err)
+{
+  int fds[2];
+
+  if (pipe2(fds, O_CLOEXEC) < 0)
+    return cb_fail_errno(err, "pipe");
+  *sync_r = fds[0];
+  *sync_w = fds[1];
+  if (pipe2(fds, O_CLOEXEC) < 0)
+    return cb_fail_errno(err, "pipe");
+  *rep_r = fds[0];
+  *rep_w = fds[1];
+  return 0;
+}
+
 pid_t
 userns_spawn(const struct userns_plan *plan, int extra_flags,
              userns_child_fn fn, void *data, struct cb_error **err)
 {
   cleanup_close int sync_r = -1, sync_w = -1, rep_r = -1, rep_w = -1;
   struct child_report r;
-  int fds[2];
   long pid;
 
-  if (pipe2(fds, O_CLOEXEC) < 0)
-    return cb_fail_errno(err, "pipe");
-  sync_r = fds[0];
-  sync_w = fds[1];
-  if (pipe2(fds, O_CLOEXEC) < 0)
-    return cb_fail_errno(err, "pipe");
-  rep_r = fds[0];
-  rep_w = fds[1];
+  if (handshake_pipes(&sync_r, &sync_w, &rep_r, &rep_w, err) < 0)
+    return -1;
   fflush(NULL); /* the child must not flush our buffers again */
   /* clone rather than fork + unshare: the child is in the namespace from
      its first instruction, so one pipe is enough for the handshake, and
@@ -695,17 +707,10 @@ fork_in(const struct userns_plan *plan, char *const *env_extra,
   cleanup_close int sync_r = -1, sync_w = -1, rep_r = -1, rep_w = -1;
   struct child_report r;
   pid_t parent = getpid();
-  int fds[2];
   pid_t pid;
 
-  if (pipe2(fds, O_CLOEXEC) < 0)
-    return cb_fail_errno(err, "pipe");
-  sync_r = fds[0];
-  sync_w = fds[1];
-  if (pipe2(fds, O_CLOEXEC) < 0)
-    return cb_fail_errno(err, "pipe");
-  rep_r = fds[0];
-  rep_w = fds[1];
+  if (handshake_pipes(&sync_r, &sync_w, &rep_r, &rep_w, err) < 0)
+    return -1;
   fflush(NULL); /* the child must not write our buffers again */
   /* fork (not a raw clone) runs the atfork handlers and gives the child
      its own thread id in libc, as it carries on with everything.  */
