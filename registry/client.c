@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,6 +331,24 @@ header_value(const char *line, size_t len, const char *name)
   return cb_xstrndup(v, (size_t)(end - v));
 }
 
+/* The headers kept, and where.  */
+static const struct {
+  const char *name;
+  size_t off;
+} kept_headers[] = {
+  { "Content-Type", offsetof(struct response, content_type) },
+  { "Location", offsetof(struct response, location) },
+  { "Docker-Content-Digest", offsetof(struct response, content_digest) },
+  { "WWW-Authenticate", offsetof(struct response, www_authenticate) },
+  { "Content-Range", offsetof(struct response, content_range) },
+};
+
+static char **
+kept_field(struct response *r, size_t i)
+{
+  return (char **)((char *)r + kept_headers[i].off);
+}
+
 static size_t
 on_header(char *data, size_t size, size_t nitems, void *userdata)
 {
@@ -337,39 +356,26 @@ on_header(char *data, size_t size, size_t nitems, void *userdata)
   size_t len = size * nitems;
   char *v;
 
+  /* A new status line (after a redirect or a 100) starts a new set.  */
   if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
     size_t n = len;
 
     while (n > 0 && (data[n - 1] == '\r' || data[n - 1] == '\n'))
       n--;
     free(r->status_line);
-    free(r->content_type);
-    free(r->location);
-    free(r->content_digest);
-    free(r->www_authenticate);
-    free(r->content_range);
-    r->www_authenticate = NULL;
-    r->content_range = NULL;
     r->status_line = cb_xstrndup(data, n);
-    r->content_type = NULL;
-    r->location = NULL;
-    r->content_digest = NULL;
-  } else if ((v = header_value(data, len, "Content-Type")) != NULL) {
-    free(r->content_type);
-    r->content_type = v;
-  } else if ((v = header_value(data, len, "Location")) != NULL) {
-    free(r->location);
-    r->location = v;
-  } else if ((v = header_value(data, len, "Docker-Content-Digest")) != NULL) {
-    free(r->content_digest);
-    r->content_digest = v;
-  } else if ((v = header_value(data, len, "WWW-Authenticate")) != NULL) {
-    free(r->www_authenticate);
-    r->www_authenticate = v;
-  } else if ((v = header_value(data, len, "Content-Range")) != NULL) {
-    free(r->content_range);
-    r->content_range = v;
+    for (size_t i = 0; i < CB_N_ELEMENTS(kept_headers); i++) {
+      free(*kept_field(r, i));
+      *kept_field(r, i) = NULL;
+    }
+    return len;
   }
+  for (size_t i = 0; i < CB_N_ELEMENTS(kept_headers); i++)
+    if ((v = header_value(data, len, kept_headers[i].name)) != NULL) {
+      free(*kept_field(r, i));
+      *kept_field(r, i) = v;
+      break;
+    }
   return len;
 }
 
