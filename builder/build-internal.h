@@ -49,7 +49,8 @@ struct build {
   int step;                 /* the current step's number */
   int nsteps;
   struct copy_hash_cache *hash_cache; /* context file digests */
-  enum rootfs_driver driver; /* OVERLAY or VFS, for every step */
+  enum rootfs_driver driver; /* OVERLAY or VFS, for every step... */
+  bool driver_known;         /* ...once a step needed it */
   unsigned ran, lookups, cached;
 };
 
@@ -77,6 +78,13 @@ void step_key(const struct step *st, char *const *extra,
    named there by its full reference).  */
 int build_find_image(struct build *b, const char *name,
                      struct store_image *img, struct cb_error **err);
+
+/* The storage driver, chosen when first asked for; and a fresh run dir
+   for LOWERS with it (RF zeroed first; rootfs_remove() cleans up).  */
+int build_driver(struct build *b, enum rootfs_driver *out,
+                 struct cb_error **err);
+int build_rootfs_create(struct build *b, char *const *lowers,
+                        struct rootfs *rf, struct cb_error **err);
 
 /* The history entry's time for a step made now: the clamp when given.  */
 int64_t step_now(const struct build *b);

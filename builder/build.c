@@ -654,28 +654,59 @@ build_release(struct build *b)
 }
 
 /* The storage driver for every step: --storage-driver, the variable,
-   or the probe; a note when the probe picked vfs.  */
+   or the probe (a fork and a mount), made when a step first needs a root
+   filesystem so that a fully cached build does not pay for it; a note
+   when the probe picked vfs.  */
 static int
 pick_driver(struct build *b, struct cb_error **err)
 {
   cleanup_free char *why = NULL;
-  int rc = rootfs_driver_choose(b->s, b->o->storage_driver,
-                                "--storage-driver", &b->driver, &why, err);
+  int rc;
 
+  if (b->driver_known)
+    return 0;
+  rc = rootfs_driver_choose(b->s, b->o->storage_driver, "--storage-driver",
+                            &b->driver, &why, err);
   if (rc > 0 && b->driver == ROOTFS_DRIVER_VFS)
     progress_note(b->progress, "using the vfs storage driver (slower: "
                   "every step copies the image): %s", why);
+  b->driver_known = rc >= 0;
   return rc < 0 ? -1 : 0;
+}
+
+int
+build_driver(struct build *b, enum rootfs_driver *out, struct cb_error **err)
+{
+  if (pick_driver(b, err) < 0)
+    return -1;
+  *out = b->driver;
+  return 0;
+}
+
+int
+build_rootfs_create(struct build *b, char *const *lowers, struct rootfs *rf,
+                    struct cb_error **err)
+{
+  enum rootfs_driver d;
+
+  memset(rf, 0, sizeof(*rf));
+  if (build_driver(b, &d, err) < 0)
+    return -1;
+  return rootfs_create(b->s, lowers, d, rf, err);
 }
 
 static int
 build_all(struct build *b, struct build_result *res, struct cb_error **err)
 {
+  const char *source = NULL;
+
   for (size_t i = 0; i < b->ep->norder; i++)
     b->nsteps += (int)b->ep->stages[b->ep->order[i]].stage->ninstrs;
   b->stages = cb_xcalloc(b->ep->nstages, sizeof(*b->stages));
   rootfs_clean_stale(b->s);
-  if (pick_driver(b, err) < 0)
+  /* A bad --storage-driver is an error at once, cached build or not.  */
+  if (rootfs_driver_requested(b->o->storage_driver, "--storage-driver",
+                              &b->driver, &source, err) < 0)
     return -1;
   for (size_t i = 0; i < b->ep->norder; i++)
     if (build_stage(b, b->ep->order[i], err) < 0)

@@ -53,7 +53,7 @@ from_root_open(struct step *st, struct from_roots *fr, const char *from,
   fr->v = cb_xreallocarray(fr->v, fr->n + 1, sizeof(*fr->v));
   rf = &fr->v[fr->n];
   /* Writes to it (a bind mount with rw) go to a throwaway upper dir.  */
-  if (rootfs_create(st->b->s, lowers, st->b->driver, rf, err) < 0) {
+  if (build_rootfs_create(st->b, lowers, rf, err) < 0) {
     rootfs_remove(rf);
     return -1;
   }
@@ -180,7 +180,8 @@ int
 context_root_open(struct step *st, struct from_roots *fr,
                   struct cb_error **err)
 {
-  bool vfs = st->b->driver == ROOTFS_DRIVER_VFS;
+  enum rootfs_driver driver;
+  bool vfs;
   struct build_context *ctx = st->b->ctx;
   char *const none[] = { NULL };
   cleanup_close int upper = -1, dir = -1;
@@ -189,6 +190,9 @@ context_root_open(struct step *st, struct from_roots *fr,
 
   if (ignore_matcher_count(ctx->ignore) == 0)
     return fcntl(ctx->root_fd, F_DUPFD_CLOEXEC, 3);
+  if (build_driver(st->b, &driver, err) < 0)
+    return -1;
+  vfs = driver == ROOTFS_DRIVER_VFS;
   dir = openat(ctx->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir < 0)
     return cb_fail_errno(err, "cannot read the context");

@@ -78,7 +78,7 @@ write_step(struct step *st, write_fn fn, void *data, struct cache_record *rec,
   cleanup_close int root = -1, dir = -1;
   int rc = -1;
 
-  if (lowers == NULL || rootfs_create(b->s, lowers, b->driver, &rf, err) < 0 ||
+  if (lowers == NULL || build_rootfs_create(b, lowers, &rf, err) < 0 ||
       (rf.driver == ROOTFS_DRIVER_OVERLAY && rootfs_mount(&rf, err) < 0))
     goto out;
   root = open(rf.merged, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

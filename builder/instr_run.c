@@ -344,7 +344,7 @@ execute(struct step *st, struct cache_record *rec, struct cb_error **err)
   spec.network_none = want_network_none(st);
   spec.mounts = rm.mounts;
   spec.n_mounts = rm.n_mounts;
-  if (rootfs_create(b->s, lowers, b->driver, &rf, err) == 0)
+  if (build_rootfs_create(b, lowers, &rf, err) == 0)
     rc = run_in(st, &rf, &spec, rec, err);
 out:
   rootfs_remove(&rf);
