@@ -620,6 +620,13 @@ hash_cache_save(struct layer_store *s, struct copy_hash_cache *hc)
   char tmp[64];
   cleanup_close int fd = -1;
   struct cb_error *e = NULL;
+  uint64_t hits, misses;
+
+  /* Nothing learned, nothing to write (a no-op rebuild of a large
+     context would rewrite the whole file).  */
+  copy_hash_cache_counts(hc, &hits, &misses);
+  if (misses == 0)
+    return;
 
   snprintf(tmp, sizeof(tmp), "%s.%ld", HASH_CACHE_NAME, (long)getpid());
   if (mkdirat(root, "cache", 0700) < 0 && errno != EEXIST)
