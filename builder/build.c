@@ -78,6 +78,25 @@ next_key(const struct step *st, struct cb_digest *out)
   cb_hasher_peek(h, out);
 }
 
+/* Which member of the input KEY changed between OLD and NOW (objects
+   such as "build arg" or "source"), or just KEY.  New string.  */
+static char *
+what_changed(const char *key, json_t *now, json_t *old)
+{
+  const char *name;
+  json_t *x;
+
+  if (!json_is_object(now) || !json_is_object(old))
+    return cb_xasprintf("%s changed", key);
+  json_object_foreach(now, name, x)
+    if (!json_equal(x, json_object_get(old, name)))
+      return cb_xasprintf("%s '%s' changed", key, name);
+  json_object_foreach(old, name, x)
+    if (json_object_get(now, name) == NULL)
+      return cb_xasprintf("%s '%s' is gone", key, name);
+  return cb_xasprintf("%s changed", key);
+}
+
 /* What differs between the step's inputs INFO and those of the step that
    last followed the same previous step.  New string.  */
 static char *
@@ -110,29 +129,8 @@ miss_reason(struct build *b, const struct step *st, json_t *info)
       why = cb_xasprintf("the instruction changed (was: %s)",
                          json_string_value(old) ? json_string_value(old)
                                                 : "?");
-    else if (json_is_object(v))
-      why = cb_xasprintf("%s changed", key);
     else
-      why = cb_xasprintf("%s changed", key);
-    if (json_is_object(v) && json_is_object(old)) {
-      const char *name;
-      json_t *x;
-
-      json_object_foreach(v, name, x) {
-        if (!json_equal(x, json_object_get(old, name))) {
-          free(why);
-          why = cb_xasprintf("%s '%s' changed", key, name);
-          break;
-        }
-      }
-      json_object_foreach(old, name, x) {
-        if (json_object_get(v, name) == NULL) {
-          free(why);
-          why = cb_xasprintf("%s '%s' is gone", key, name);
-          break;
-        }
-      }
-    }
+      why = what_changed(key, v, old);
     break;
   }
   cache_record_release(&last);
