@@ -21,14 +21,6 @@
 #define DEFAULT_PATH \
   "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-static void
-strv_push(char ***v, size_t *n, char *s)
-{
-  *v = cb_xreallocarray(*v, *n + 2, sizeof(char *));
-  (*v)[(*n)++] = s;
-  (*v)[*n] = NULL;
-}
-
 /* The shell form's script: the command line and, for heredocs, their
    bodies after it, so that the shell reads them as it would from a file.
    A line that is nothing but one heredoc ("RUN <<EOF") runs the body as
@@ -63,18 +55,18 @@ run_argv(const struct step *st)
 
   if (in->json) {
     for (i = 0; i < in->nargs; i++)
-      strv_push(&v, &n, cb_xstrdup(in->args[i]));
+      cb_strv_push(&v, &n, cb_xstrdup(in->args[i]));
     return v;
   }
   if (json_is_array(shell) && json_array_size(shell) > 0) {
     json_array_foreach(shell, i, x)
-      strv_push(&v, &n, cb_xstrdup(json_string_value(x) ? json_string_value(x)
+      cb_strv_push(&v, &n, cb_xstrdup(json_string_value(x) ? json_string_value(x)
                                                         : ""));
   } else {
-    strv_push(&v, &n, cb_xstrdup("/bin/sh"));
-    strv_push(&v, &n, cb_xstrdup("-c"));
+    cb_strv_push(&v, &n, cb_xstrdup("/bin/sh"));
+    cb_strv_push(&v, &n, cb_xstrdup("-c"));
   }
-  strv_push(&v, &n, shell_script(in));
+  cb_strv_push(&v, &n, shell_script(in));
   return v;
 }
 
@@ -102,13 +94,13 @@ run_env(const struct step *st)
 
   json_array_foreach(env, i, x)
     if (json_is_string(x))
-      strv_push(&v, &n, cb_xstrdup(json_string_value(x)));
+      cb_strv_push(&v, &n, cb_xstrdup(json_string_value(x)));
   for (i = 0; i < args->n; i++)
     if (args->values[i] != NULL && !env_has(v, n, args->names[i]))
-      strv_push(&v, &n, cb_xasprintf("%s=%s", args->names[i],
+      cb_strv_push(&v, &n, cb_xasprintf("%s=%s", args->names[i],
                                      args->values[i]));
   if (!env_has(v, n, "PATH"))
-    strv_push(&v, &n, cb_xstrdup(DEFAULT_PATH));
+    cb_strv_push(&v, &n, cb_xstrdup(DEFAULT_PATH));
   return v;
 }
 
@@ -139,17 +131,17 @@ run_inputs(const struct step *st, char ***extra, json_t **info)
   for (size_t i = 0; i < args->n; i++) {
     const char *val = args->values[i] ? args->values[i] : "";
 
-    strv_push(extra, &n, cb_xasprintf("arg %s=%s", args->names[i], val));
+    cb_strv_push(extra, &n, cb_xasprintf("arg %s=%s", args->names[i], val));
     json_object_set_new(a, args->names[i], json_string(val));
   }
   for (size_t i = 0; i < node->nflags; i++) {
-    strv_push(extra, &n, cb_xasprintf("flag %s", node->flags[i]));
+    cb_strv_push(extra, &n, cb_xasprintf("flag %s", node->flags[i]));
     json_array_append_new(f, json_string(node->flags[i]));
   }
-  strv_push(extra, &n, cb_xstrdup(want_network_none(st) ? "net none"
+  cb_strv_push(extra, &n, cb_xstrdup(want_network_none(st) ? "net none"
                                                          : "net host"));
   for (size_t i = 0; i < node->nheredocs; i++)
-    strv_push(extra, &n, cb_xasprintf("heredoc %s", node->heredocs[i].content));
+    cb_strv_push(extra, &n, cb_xasprintf("heredoc %s", node->heredocs[i].content));
   *info = json_pack("{s:s, s:o, s:o}", "instruction", node->original,
                     "build arg", a, "flags", f);
 }
@@ -272,7 +264,7 @@ add_mount_env(char ***envp, char *const *extra)
   size_t n = cb_strv_len(*envp);
 
   for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
-    strv_push(envp, &n, cb_xstrdup(extra[i]));
+    cb_strv_push(envp, &n, cb_xstrdup(extra[i]));
 }
 
 /* Run the command on a fresh run dir RF; then commit its upper dir.  */

@@ -46,14 +46,6 @@ scan_config_release(struct scan_config *c)
   memset(c, 0, sizeof(*c));
 }
 
-static void
-strv_push(char ***v, size_t *n, const char *s)
-{
-  *v = cb_xreallocarray(*v, *n + 2, sizeof(**v));
-  (*v)[(*n)++] = cb_xstrdup(s);
-  (*v)[*n] = NULL;
-}
-
 int
 scan_parse_duration(const char *s, int64_t *ms, struct cb_error **err)
 {
@@ -145,7 +137,7 @@ scan_config_set(struct scan_config *c, const char *key, const char *value,
   if (strcmp(key, "scan") == 0) {
     if (value[strspn(value, " \t")] == '\0')
       return cb_fail(err, CB_ERR_USAGE, 0, "scan: empty command");
-    strv_push(&c->cmds, &c->ncmds, value);
+    cb_strv_push(&c->cmds, &c->ncmds, cb_xstrdup(value));
     return 0;
   }
   if (strcmp(key, "scan-timeout") == 0)
@@ -163,7 +155,7 @@ scan_config_set(struct scan_config *c, const char *key, const char *value,
     if (!valid_env_name(value))
       return cb_fail(err, CB_ERR_USAGE, 0,
                      "scan-env: '%.80s' is not a variable name", value);
-    strv_push(&c->keep_env, &c->nkeep, value);
+    cb_strv_push(&c->keep_env, &c->nkeep, cb_xstrdup(value));
     return 0;
   }
   return cb_fail(err, CB_ERR_USAGE, 0,
@@ -278,7 +270,7 @@ scan_config_load(struct scan_config *c, struct cb_error **err)
     cleanup_free char *cmd = trimmed(p, n);
 
     if (cmd[0] != '\0')
-      strv_push(&c->cmds, &c->ncmds, cmd);
+      cb_strv_push(&c->cmds, &c->ncmds, cb_xstrdup(cmd));
     p = nl != NULL ? nl + 1 : NULL;
   }
   return 0;
@@ -679,7 +671,7 @@ scan_run(const struct scan_config *c, struct layer_store *s,
       return -1;
     }
     if (has_report(report))
-      strv_push(&o.reports, &o.nreports, report);
+      cb_strv_push(&o.reports, &o.nreports, cb_xstrdup(report));
   }
   remove_image_copies(o.dir);
   *out = o;

@@ -225,11 +225,8 @@ strv_add_json(char ***v, size_t *n, json_t *arr)
   if (!json_is_array(arr))
     return;
   json_array_foreach(arr, i, item) {
-    if (!json_is_string(item))
-      continue;
-    *v = cb_xreallocarray(*v, *n + 2, sizeof(char *));
-    (*v)[(*n)++] = cb_xstrdup(json_string_value(item));
-    (*v)[*n] = NULL;
+    if (json_is_string(item))
+      cb_strv_push(v, n, cb_xstrdup(json_string_value(item)));
   }
 }
 
@@ -245,9 +242,7 @@ env_set(char ***v, size_t *n, const char *kv)
       (*v)[i] = cb_xstrdup(kv);
       return;
     }
-  *v = cb_xreallocarray(*v, *n + 2, sizeof(char *));
-  (*v)[(*n)++] = cb_xstrdup(kv);
-  (*v)[*n] = NULL;
+  cb_strv_push(v, n, cb_xstrdup(kv));
 }
 
 /* The image's Env, a default PATH, then -e (KEY alone takes the caller's

@@ -152,3 +152,11 @@ cb_strv_wipe_free(char **v)
     explicit_bzero(v[i], strlen(v[i]));
   cb_strv_free(v);
 }
+
+void
+cb_strv_push(char ***v, size_t *n, char *s)
+{
+  *v = cb_xreallocarray(*v, *n + 2, sizeof(char *));
+  (*v)[(*n)++] = s;
+  (*v)[*n] = NULL;
+}

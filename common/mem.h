@@ -27,6 +27,8 @@ void cb_grow(void **arr, size_t *alloc, size_t need, size_t size);
 /* Free a NULL-terminated array of strings and the array; NULL is a no-op. */
 void cb_strv_free(char **v);
 size_t cb_strv_len(char *const *v);
+/* Append S (taken over) to the NULL-terminated *V of *N strings.  */
+void cb_strv_push(char ***v, size_t *n, char *s);
 /* cb_strv_free() after overwriting every string with zeros (an
    environment that held secrets).  */
 void cb_strv_wipe_free(char **v);
