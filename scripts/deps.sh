@@ -11,7 +11,8 @@ build_pkgs=(meson ninja-build gcc pkg-config python3 libarchive-dev libssl-dev
 # The tools whose acceptance of cbuild's output the tests check, and what
 # rootless podman needs (newuidmap).
 test_pkgs=(bats diffutils gzip zstd tar skopeo umoci podman runc uidmap
-    docker-registry debootstrap)
+    docker-registry debootstrap apache2-utils openssl curl python3
+    linux-libc-dev)
 # What bench/build.sh and bench/run.sh compare cbuild with, and measure it by.
 bench_pkgs=(buildah runc uidmap time busybox-static python3)
 

@@ -90,11 +90,18 @@ busybox_tar() {
     printf '%s\n' "$tar"
 }
 
-# skip_unless_cmd CMD...: skip the test when a tool is missing.
+# skip_unless_cmd CMD...: skip the test when a tool is missing; under CI,
+# where scripts/deps.sh installs every tool the tests use, fail instead, so
+# that a missing install step cannot hide behind a skip.
 skip_unless_cmd() {
     local c
     for c in "$@"; do
-        command -v "$c" >/dev/null 2>&1 || skip "$c is not installed"
+        command -v "$c" >/dev/null 2>&1 && continue
+        if [ "${CI:-}" = true ]; then
+            echo "$c is not installed (scripts/deps.sh --test should have installed it)" >&2
+            return 1
+        fi
+        skip "$c is not installed"
     done
 }
 
@@ -153,7 +160,7 @@ skip_unless_root() {
 # installed.
 start_registry() {
     local dir=$1 port i
-    command -v docker-registry >/dev/null 2>&1 || skip "docker-registry is not installed"
+    skip_unless_cmd docker-registry
     mkdir -p "$dir/storage"
     port=$(free_port)
     cat >"$dir/config.yml" <<EOC

@@ -30,7 +30,7 @@ start_tls_registry() {
     [ "${2:-}" = clientcas ] && clientcas="
     clientcas:
       - $dir/tls/ca.crt"
-    command -v docker-registry >/dev/null 2>&1 || skip "docker-registry is not installed"
+    skip_unless_cmd docker-registry
     skip_unless_cmd openssl
     skip_unless_cmd htpasswd
     mkdir -p "$dir/storage"

@@ -28,7 +28,7 @@ make_certs() {
 # server's request log); the CA is left in $TESTDIR/ca.crt.
 start_token_registry() {
     local dir=$1 port tport i
-    command -v docker-registry >/dev/null 2>&1 || skip "docker-registry is not installed"
+    skip_unless_cmd docker-registry
     skip_unless_cmd openssl python3
     mkdir -p "$dir/storage"
     make_certs "$dir/tls"

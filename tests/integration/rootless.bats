@@ -25,8 +25,7 @@ skip_unless_range() {
     g=$(first_range /etc/subgid)
     [ -n "$r" ] || skip "no /etc/subuid range for $(id -un)"
     [ -n "$g" ] || skip "no /etc/subgid range for $(id -un)"
-    command -v newuidmap >/dev/null && command -v newgidmap >/dev/null ||
-        skip "newuidmap/newgidmap not installed"
+    skip_unless_cmd newuidmap newgidmap
     START=${r% *}
     COUNT=${r#* }
     GSTART=${g% *}
@@ -139,7 +138,7 @@ setup() {
 
 @test "unshare: a range the helper refuses is an error naming newuidmap" {
     [ "$(id -u)" -ne 0 ] || skip "newuidmap lets root map any range"
-    command -v newuidmap >/dev/null || skip "newuidmap not installed"
+    skip_unless_cmd newuidmap
     echo "$(id -un):3000000000:10" >"$TESTDIR/subuid"
     export CBUILD_SUBUID_FILE=$TESTDIR/subuid
     run_cbuild 1 unshare id -u
@@ -290,7 +289,7 @@ DOCTOR_CHECKS=("user namespaces" "subuid range" "subgid range" "newuidmap"
 
 @test "doctor: a mapping the helper refuses is reported, not fatal" {
     [ "$(id -u)" -ne 0 ] || skip "newuidmap lets root map any range"
-    command -v newuidmap >/dev/null || skip "newuidmap not installed"
+    skip_unless_cmd newuidmap
     echo "$(id -un):3000000000:10" >"$TESTDIR/subuid"
     export CBUILD_SUBUID_FILE=$TESTDIR/subuid
     run_cbuild doctor --root "$TESTDIR/store"
