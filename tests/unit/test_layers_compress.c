@@ -136,6 +136,44 @@ test_roundtrip(enum layer_compression c, char *const unpack[])
   cb_buf_release(&plain);
 }
 
+/* Random bytes go out as stored deflate blocks (see GZ_FLAT_CHI2): one
+   member of 17 blocks of at most 65535 bytes, 5 header bytes each, plus
+   gzip's 18.  A random 4 KiB block repeated has as flat a histogram and is
+   still compressed, and so is the text.  */
+static void
+test_gzip_stored(void)
+{
+  const size_t n = 1u << 20;
+  struct cb_buf out = CB_BUF_INIT, plain = CB_BUF_INIT;
+  char *gunzip[] = { (char *)"gzip", (char *)"-dc", NULL };
+  unsigned char *saved = cb_xmalloc(n);
+
+  memcpy(saved, data, n);
+  fill_random(data, n, 3);
+  if (ok(compress(LAYER_COMPRESS_GZIP, 9, 2, n, 0, &out), "random: compress"))
+    is_int((long long)out.len, (long long)(n + 17 * 5 + 18),
+           "random: 1 MiB is stored, not deflated");
+  is_int(filter_through(gunzip, scratch, out.data, out.len, &plain), 0,
+         "random: gzip reads it");
+  ok(plain.len == n && memcmp(plain.data, data, n) == 0,
+     "random: and gives the input back");
+  cb_buf_release(&out);
+  cb_buf_release(&plain);
+
+  for (size_t off = 4096; off < n; off += 4096)
+    memcpy(data + off, data, 4096);
+  if (ok(compress(LAYER_COMPRESS_GZIP, 0, 2, n, 0, &out), "repeats: compress"))
+    ok(out.len < n / 16, "repeats: a flat histogram is still deflated (%zu)",
+       out.len);
+  cb_buf_release(&out);
+
+  memcpy(data, saved, n);
+  if (ok(compress(LAYER_COMPRESS_GZIP, 0, 2, n, 0, &out), "text: compress"))
+    ok(out.len < n / 2, "text: deflated (%zu)", out.len);
+  cb_buf_release(&out);
+  free(saved);
+}
+
 /* RFC 1952 section 2.3: ID1 ID2 CM FLG MTIME(4) XFL OS.  No FNAME, no
    FCOMMENT, no mtime: nothing of the machine or the moment.  */
 static void
@@ -221,6 +259,7 @@ main(void)
   test_roundtrip(LAYER_COMPRESS_GZIP, gunzip);
   test_roundtrip(LAYER_COMPRESS_ZSTD, unzstd);
   test_gzip_header();
+  test_gzip_stored();
   test_empty(LAYER_COMPRESS_GZIP, gunzip);
   test_empty(LAYER_COMPRESS_ZSTD, unzstd);
   test_none();
