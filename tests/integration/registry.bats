@@ -538,4 +538,17 @@ no_partial_blob() {
     assert "$(inspect_field "$REGISTRY/umoci:1" '["Config"]["config"]["Cmd"]')" == "['/bin/true']"
     run_cbuild export -o "$TESTDIR/rootfs.tar" "$REGISTRY/umoci:1"
     assert "$(tar -xOf "$TESTDIR/rootfs.tar" etc/umoci.txt)" == "made by umoci"
+    # and a build FROM it takes its layer and config
+    mkdir -p "$TESTDIR/ctx"
+    printf 'added by cbuild\n' >"$TESTDIR/ctx/added.txt"
+    printf 'FROM %s/umoci:1\nCOPY added.txt /etc/\nENV BUILT=1\n' "$REGISTRY" \
+        >"$TESTDIR/ctx/Dockerfile"
+    run_cbuild build -q -t built:1 "$TESTDIR/ctx"
+    env=$(inspect_field built:1 '["Config"]["config"]["Env"]')
+    assert "$env" =~ "'UMOCI=1'"
+    assert "$env" =~ "'BUILT=1'"
+    assert "$(inspect_field built:1 '["Config"]["config"]["Cmd"]')" == "['/bin/true']"
+    run_cbuild export -o "$TESTDIR/built.tar" built:1
+    assert "$(tar -xOf "$TESTDIR/built.tar" etc/umoci.txt)" == "made by umoci"
+    assert "$(tar -xOf "$TESTDIR/built.tar" etc/added.txt)" == "added by cbuild"
 }
