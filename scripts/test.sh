@@ -11,14 +11,34 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 test_user=cbuild-test
+# The second test user has no subordinate id range at all (useradd may
+# give one: it is taken out), for tests/integration/norange.bats.
+norange_user=cbuild-norange
 
-ensure_user() {
-    if ! id "$test_user" >/dev/null 2>&1; then
-        useradd --create-home --shell /bin/bash "$test_user"
-    fi
+ensure_users() {
+    local u f
+    for u in "$test_user" "$norange_user"; do
+        id "$u" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$u"
+    done
     for f in /etc/subuid /etc/subgid; do
         touch "$f"
         grep -q "^$test_user:" "$f" || echo "$test_user:200000:65536" >>"$f"
+        sed -i "/^$norange_user:/d; /^$(id -u "$norange_user"):/d" "$f"
+    done
+}
+
+# run_norange WORK: norange.bats as the user without a range, against each
+# build the suite made; prints the --tap options for count_results.py.
+run_norange() {
+    local work=$1 b tap
+    for b in build build-asan; do
+        [ -x "$work/main/$b/cli/cbuild" ] || continue
+        tap=$work/norange-$b.tap
+        runuser -u "$norange_user" -- env -C "$work" CI="${CI:-}" \
+            HOME="$(getent passwd "$norange_user" | cut -d: -f6)" \
+            CB_SRCDIR="$work/main" CBUILD="$work/main/$b/cli/cbuild" \
+            bats --tap "$work/main/tests/integration/norange.bats" >"$tap" 2>"$tap.err" || true
+        printf -- '--tap\nnorange (%s)=%s\n' "$b" "$tap"
     done
 }
 
@@ -37,7 +57,7 @@ stage_tree() {
 
 if [ "$(id -u)" -eq 0 ] && [ "${CBUILD_TEST_AS_ROOT:-}" != 1 ]; then
     bash "$here/scripts/deps.sh" --test
-    ensure_user
+    ensure_users
     # A debootstrap'ed Debian for sbom.bats (made once per machine, as it
     # must be made by root); without it that test is skipped.
     debian_tar=/var/cache/cbuild-test/debian-bookworm-rootfs.tar
@@ -52,7 +72,11 @@ if [ "$(id -u)" -eq 0 ] && [ "${CBUILD_TEST_AS_ROOT:-}" != 1 ]; then
     trap 'rm -rf "$work"' EXIT
     stage_tree "$work"
     rc=0
-    runuser -u "$test_user" -- env CI="${CI:-}" "${debian_env[@]}" bash "$work/main/scripts/test.sh" || rc=$?
+    # The inner run leaves the summary to us (CB_SUMMARY_TO): it counts
+    # the norange tests too.
+    runuser -u "$test_user" -- env CI="${CI:-}" CB_SUMMARY_TO="$work/failed-builds" \
+        "${debian_env[@]}" bash "$work/main/scripts/test.sh" || rc=$?
+    mapfile -t taps < <(run_norange "$work")
     # The staged tree goes; the test logs stay for a look at what failed.
     logs=${CBUILD_TEST_LOGS:-/tmp/cbuild-test-logs}
     rm -rf "$logs" && mkdir -p "$logs"
@@ -60,8 +84,15 @@ if [ "$(id -u)" -eq 0 ] && [ "${CBUILD_TEST_AS_ROOT:-}" != 1 ]; then
         if [ -d "$work/main/$b/meson-logs" ]; then
             cp -r "$work/main/$b/meson-logs" "$logs/$b"
         fi
+        if [ -f "$work/norange-$b.tap" ]; then
+            cat "$work/norange-$b.tap" "$work/norange-$b.tap.err" >"$logs/norange-$b.txt"
+            grep -q '^not ok' "$work/norange-$b.tap" && cat "$logs/norange-$b.txt"
+        fi
     done
     echo "test logs: $logs"
+    python3 "$here/tools/count_results.py" "$work/main/build/meson-logs/testlog.json" \
+        "$work/main/build-asan/meson-logs/testlog.json" "${taps[@]}" \
+        --failed-builds "$(cat "$work/failed-builds" 2>/dev/null || echo 1)" || rc=1
     exit $rc
 fi
 
@@ -81,5 +112,9 @@ run_suite() {
 run_suite build || failed_builds=$((failed_builds + 1))
 run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false || failed_builds=$((failed_builds + 1))
 
+if [ -n "${CB_SUMMARY_TO:-}" ]; then
+    echo "$failed_builds" >"$CB_SUMMARY_TO"
+    exit 0
+fi
 python3 tools/count_results.py build/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
     --failed-builds "$failed_builds"

@@ -39,12 +39,39 @@ def count_entry(entry):
     return passed, failed, skipped
 
 
+def tap_entry(spec):
+    """Counts of NAME=FILE, a TAP stream run outside meson.  Cases the
+    plan promised but the stream lacks (or a missing plan) count as failed."""
+    name, _, path = spec.partition("=")
+    try:
+        out = open(path, encoding="utf-8", errors="replace").read()
+    except OSError as e:
+        print("cannot read %s: %s" % (path, e), file=sys.stderr)
+        out = ""
+    p, f, s = count_entry({"protocol": "TAP", "stdout": out, "result": "OK"})
+    plan = re.search(r"^1\.\.(\d+)", out, re.M)
+    if plan is None:
+        return name, "FAIL", 0, 1, 0
+    f += max(int(plan.group(1)) - (p + f + s), 0)
+    return name, ("FAIL" if f else "OK"), p, f, s
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("logs", nargs="+")
+    ap.add_argument("logs", nargs="*")
+    ap.add_argument("--tap", action="append", default=[], metavar="NAME=FILE",
+                    help="a TAP stream of tests run outside meson")
     ap.add_argument("--failed-builds", type=int, default=0)
     args = ap.parse_args()
     total_p = total_f = total_s = 0
+    for spec in args.tap:
+        name, verdict, p, f, s = tap_entry(spec)
+        print("%-6s %-40s %d passed, %d failed%s" % (
+            verdict, name, p, f,
+            ", %d skipped" % s if s else ""))
+        total_p += p
+        total_f += f
+        total_s += s
     for path in args.logs:
         try:
             lines = open(path, encoding="utf-8").read().splitlines()
