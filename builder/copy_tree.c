@@ -19,6 +19,7 @@
 
 #include "common/fs.h"
 #include "common/mem.h"
+#include "layers/layer.h"
 #include "common/banned.h"
 
 /* --- hard links: (dev, ino) of a source file -> its first copy --- */
@@ -164,10 +165,16 @@ copy_set_meta(struct copy_ctx *ctx, int fd, int dir_fd, const char *name,
   if (own) {
     rc = fd >= 0 ? fchown(fd, uid, gid)
                  : fchownat(dir_fd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
-    /* EINVAL: the id has no mapping in this user namespace.  */
+    /* EINVAL: the id has no mapping in this user namespace.  The layer
+       writer takes the owner from LAYER_OWNER_XATTR instead; a symlink
+       takes no user xattr, so only its failure is counted (and warned
+       about).  */
     if (rc < 0 && (errno == EPERM || errno == EINVAL) &&
         (ctx->req->flags & COPY_IGNORE_OWNER_ERRORS)) {
-      ctx->st->owner_failures++;
+      if (layer_owner_record(fd, dir_fd, name, uid, gid) < 0)
+        ctx->st->owner_failures++;
+      else
+        ctx->st->owners_recorded++;
     } else if (rc < 0) {
       return cb_fail_errno(err, "'%s': chown to %u:%u",
                            cb_buf_str(&ctx->dpath), (unsigned)uid,

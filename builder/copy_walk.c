@@ -9,8 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/mem.h"
 #include "common/banned.h"
+#include "common/mem.h"
+#include "layers/layer.h"
 
 /* --- directory listings --- */
 
@@ -166,6 +167,9 @@ copy_filter_check(const struct copy_filter *f, bool is_dir)
 bool
 copy_xattr_wanted(const char *name)
 {
+  /* A recorded owner is ours to set (copy_set_meta), never a source's.  */
+  if (strcmp(name, LAYER_OWNER_XATTR) == 0)
+    return false;
   if (strncmp(name, "user.", 5) == 0)
     return strncmp(name, "user.overlay.", 13) != 0;
   return strcmp(name, "security.capability") == 0;

@@ -22,6 +22,7 @@
 #include "common/mem.h"
 #include "layers/apply-internal.h"
 #include "layers/decompress.h"
+#include "layers/layer.h"
 
 #include "common/banned.h"
 
@@ -164,10 +165,15 @@ set_owner(struct apply_ctx *ctx, int fd, int dir_fd, const char *base,
     rc = fchownat(dir_fd, base, (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW);
   if (rc == 0)
     return 0;
-  /* EINVAL: the id has no mapping in this user namespace.  */
+  /* EINVAL: the id has no mapping in this user namespace.  See
+     LAYER_APPLY_RECORD_OWNERS.  */
   if ((errno == EPERM || errno == EINVAL) &&
       (ctx->opts->flags & LAYER_APPLY_IGNORE_OWNER_ERRORS)) {
     ctx->res.owner_failures++;
+    if ((ctx->opts->flags & LAYER_APPLY_RECORD_OWNERS) &&
+        !archive_entry_hardlink(ae) &&
+        (fd >= 0 || (archive_entry_filetype(ae) & AE_IFMT) != AE_IFLNK))
+      (void)layer_owner_record(fd, dir_fd, base, (unsigned)uid, (unsigned)gid);
     return 0;
   }
   return cb_fail_errno(err, "chown to %lld:%lld", (long long)uid,
@@ -184,6 +190,9 @@ static int
 set_xattr(struct apply_ctx *ctx, int fd, const char *name, const void *value,
           size_t size, struct cb_error **err)
 {
+  /* Only extraction itself records owners (set_owner), never a layer.  */
+  if (strcmp(name, LAYER_OWNER_XATTR) == 0)
+    return 0;
   /* overlayfs reads these from lower dirs (opaque, redirect, metacopy):
      a layer must not steer the overlay it will be part of.  */
   if (has_prefix(name, "trusted.overlay.") ||

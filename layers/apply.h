@@ -35,6 +35,11 @@ enum layer_apply_flags {
      whiteout of an entry this layer made itself is dropped (the entry
      stays, as the spec wants).  */
   LAYER_APPLY_OVERLAY_WHITEOUTS = 1u << 1,
+  /* With LAYER_APPLY_IGNORE_OWNER_ERRORS: an owner that cannot be set is
+     also recorded in LAYER_OWNER_XATTR (layer.h) where the file takes a
+     user xattr, for the store's unpacked layers, whose copies in a RUN's
+     upper dir must keep it.  */
+  LAYER_APPLY_RECORD_OWNERS = 1u << 2,
 };
 
 struct layer_apply_opts {

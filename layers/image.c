@@ -298,8 +298,9 @@ store_image_unpack_layer(struct layer_store *s, const struct store_image *img,
   if (w == NULL)
     return -1;
   if (apply_layer(s, &img->manifest->layers[i], &ids[i],
-                  unpacked_writer_fd(w), LAYER_APPLY_OVERLAY_WHITEOUTS, stats,
-                  err) < 0) {
+                  unpacked_writer_fd(w),
+                  LAYER_APPLY_OVERLAY_WHITEOUTS | LAYER_APPLY_RECORD_OWNERS,
+                  stats, err) < 0) {
     unpacked_writer_abort(w);
     return -1;
   }

@@ -2,7 +2,12 @@
 
 #include "layers/layer.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/xattr.h>
 
 #include "common/banned.h"
 
@@ -48,4 +53,57 @@ layer_media_type(enum layer_compression c)
     return OCI_MEDIA_LAYER_ZSTD;
   }
   return OCI_MEDIA_LAYER;
+}
+
+int
+layer_owner_record(int fd, int dir_fd, const char *name, unsigned uid,
+                   unsigned gid)
+{
+  char v[32];
+  char path[64 + NAME_MAX];
+  int n = snprintf(v, sizeof(v), "%u:%u", uid, gid);
+
+  if (fd >= 0)
+    return fsetxattr(fd, LAYER_OWNER_XATTR, v, (size_t)n, 0);
+  /* No fd: the *at() forms do not exist for xattrs, so the magic link of
+     the directory fd, with lsetxattr so that NAME is not followed.  */
+  if (strlen(name) > NAME_MAX) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dir_fd, name);
+  return lsetxattr(path, LAYER_OWNER_XATTR, v, (size_t)n, 0);
+}
+
+/* One decimal id below UINT32_MAX from *P, up to END; moves *P past it.  */
+static bool
+parse_id(const char **p, const char *end, unsigned *id)
+{
+  uint64_t v = 0;
+  const char *s = *p;
+
+  if (s == end || *s < '0' || *s > '9')
+    return false;
+  for (; s < end && *s >= '0' && *s <= '9'; s++) {
+    v = v * 10 + (uint64_t)(*s - '0');
+    if (v >= UINT32_MAX)
+      return false;
+  }
+  *p = s;
+  *id = (unsigned)v;
+  return true;
+}
+
+bool
+layer_owner_parse(const char *value, size_t len, unsigned *uid, unsigned *gid)
+{
+  const char *p = value, *end = value + len;
+  unsigned u, g;
+
+  if (!parse_id(&p, end, &u) || p == end || *p++ != ':' ||
+      !parse_id(&p, end, &g) || p != end)
+    return false;
+  *uid = u;
+  *gid = g;
+  return true;
 }

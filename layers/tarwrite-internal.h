@@ -21,6 +21,7 @@ enum tarwrite_xattr {
   TARWRITE_XATTR_DROP,        /* never goes into a layer */
   TARWRITE_XATTR_OPAQUE,      /* overlay opaque marker ("y"), dropped */
   TARWRITE_XATTR_UNSUPPORTED, /* overlay redirect or metacopy */
+  TARWRITE_XATTR_OWNER,       /* LAYER_OWNER_XATTR: the entry's owner */
 };
 
 /* What to do with the xattr NAME with LEN bytes of VALUE.  Overlay markers

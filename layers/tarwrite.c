@@ -23,6 +23,7 @@
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/mem.h"
+#include "layers/layer.h"
 #include "layers/tarwrite-internal.h"
 
 #include "common/banned.h"
@@ -57,6 +58,8 @@ tarwrite_xattr_class(const char *name, const void *value, size_t len)
 
   if (strcmp(name, "security.selinux") == 0)
     return TARWRITE_XATTR_DROP;
+  if (strcmp(name, LAYER_OWNER_XATTR) == 0)
+    return TARWRITE_XATTR_OWNER;
   for (size_t i = 0; i < CB_N_ELEMENTS(overlay); i++) {
     size_t n = strlen(overlay[i]);
     const char *key = name + n;
@@ -325,6 +328,21 @@ cmp_str(const void *a, const void *b)
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* The owner recorded in LAYER_OWNER_XATTR (LEN bytes in tw->xval) is the
+   entry's: it is what chown could not set under the single id mapping.  */
+static int
+set_recorded_owner(struct tw *tw, size_t len, struct cb_error **err)
+{
+  unsigned uid, gid;
+
+  if (!layer_owner_parse(tw->xval, len, &uid, &gid))
+    return cb_fail(err, CB_ERR_PARSE, 0, "'%s': bad xattr '%s'",
+                   cb_buf_str(&tw->path), LAYER_OWNER_XATTR);
+  archive_entry_set_uid(tw->ae, uid);
+  archive_entry_set_gid(tw->ae, gid);
+  return 0;
+}
+
 /* Add the xattrs of the entry to tw->ae, in name order.  FD is the open
    file or directory; for other types it is -1 and the xattrs are read
    through /proc/self/fd/DIR_FD/NAME without following it (the l* calls):
@@ -374,6 +392,10 @@ xattrs_add(struct tw *tw, int fd, int dir_fd, const char *name, bool *opaque,
                        "'%s': overlay xattr '%s' (redirect_dir or metacopy) "
                        "cannot be expressed in a layer",
                        cb_buf_str(&tw->path), names[i]);
+      break;
+    case TARWRITE_XATTR_OWNER:
+      if (set_recorded_owner(tw, (size_t)n, err) < 0)
+        return -1;
       break;
     case TARWRITE_XATTR_DROP:
       break;

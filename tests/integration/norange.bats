@@ -68,13 +68,31 @@ EOF
     assert "$listing" =~ "-rw-r----- 1234/1234 +14 [^ ]+ [^ ]+ etc/owned"
     assert "$listing" =~ "-rw-r--r-- 0/0 +4 [^ ]+ [^ ]+ ran"
     assert "$(tar -xOf "$TESTDIR/app.tar" ran)" == "ran"
+    # A RUN that changes the file writes a layer of its own copy of it:
+    # the recorded owner goes with the copy, not 0.
+    printf 'FROM owned:1\nRUN echo more >>/etc/owned && chmod 600 /etc/owned\n' \
+        >"$TESTDIR/ctx/Dockerfile"
+    run_cbuild build -t changed:1 "$TESTDIR/ctx"
+    run_cbuild inspect changed:1
+    layer=$(json_out 'd[0]["Manifest"]["layers"][-1]["digest"].split(":")[1]')
+    listing=$(tar -tvzf "$CBUILD_ROOT/blobs/sha256/$layer" --numeric-owner)
+    assert "$listing" =~ "-rw------- 1234/1234 +19 [^ ]+ [^ ]+ etc/owned"
+    # and the xattr that carried it is not in the layer
+    ! gzip -dc "$CBUILD_ROOT/blobs/sha256/$layer" | grep -aq cbuild.owner
 }
 
-@test "norange: COPY --chown to an unmapped id builds and warns, naming the line" {
+@test "norange: COPY --chown to an unmapped id is recorded in the layer; a symlink's is warned about" {
     import_base
-    mkdir -p "$TESTDIR/ctx"
-    printf 'x\n' >"$TESTDIR/ctx/f"
-    printf 'FROM base:1\nCOPY --chown=1234:1234 f /f\n' >"$TESTDIR/ctx/Dockerfile"
+    mkdir -p "$TESTDIR/ctx/dir"
+    printf 'x\n' >"$TESTDIR/ctx/dir/f"
+    ln -s f "$TESTDIR/ctx/dir/link"
+    printf 'FROM base:1\nCOPY --chown=1234:1235 dir /d/\n' >"$TESTDIR/ctx/Dockerfile"
     run_cbuild build -t app:1 "$TESTDIR/ctx"
+    # A symlink takes no user xattr, so its owner alone is lost, and said.
     assert "$stderr" =~ "Dockerfile:2: 1 owners could not be set"
+    run_cbuild export -o "$TESTDIR/app.tar" app:1
+    listing=$(tar -tvf "$TESTDIR/app.tar" --numeric-owner)
+    assert "$listing" =~ "drwxr-xr-x 1234/1235 +0 [^ ]+ [^ ]+ d/"
+    assert "$listing" =~ "-rw-r--r-- 1234/1235 +2 [^ ]+ [^ ]+ d/f"
+    assert "$listing" =~ "lrwxrwxrwx 0/0 +0 [^ ]+ [^ ]+ d/link -> f"
 }

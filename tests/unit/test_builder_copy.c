@@ -29,6 +29,7 @@
 #include "common/fs.h"
 #include "common/mem.h"
 #include "parser/ignore.h"
+#include "layers/layer.h"
 #include "tap.h"
 
 static char top[256];   /* the test's scratch dir */
@@ -246,8 +247,24 @@ link_target(const char *rel)
   return buf;
 }
 
+/* The LAYER_OWNER_XATTR of REL below dstdir ("" when none), in a static
+   buffer.  */
+static const char *
+recorded_owner(const char *rel)
+{
+  static char buf[64];
+  char p[1024];
+  ssize_t n;
+
+  snprintf(p, sizeof(p), "%s/%s", dstdir, rel);
+  n = lgetxattr(p, LAYER_OWNER_XATTR, buf, sizeof(buf) - 1);
+  buf[n > 0 ? n : 0] = '\0';
+  return buf;
+}
+
 /* Owner check that holds rootless too: as root the exact ids; otherwise
-   the chown was attempted (counted) or the ids are our own.  */
+   the ids are our own, or the owner is recorded for the layer writer, or
+   for a symlink the chown was attempted (counted).  */
 static void
 owner_is(const char *rel, uid_t uid, gid_t gid, const char *what)
 {
@@ -261,9 +278,16 @@ owner_is(const char *rel, uid_t uid, gid_t gid, const char *what)
     ok(st.st_uid == uid && st.st_gid == gid, "%s: '%s' is %u:%u (got %u:%u)",
        what, rel, (unsigned)uid, (unsigned)gid, (unsigned)st.st_uid,
        (unsigned)st.st_gid);
-  else
+  else if (S_ISLNK(st.st_mode))
     ok(stats.owner_failures > 0, "%s: chown to %u:%u was attempted", what,
        (unsigned)uid, (unsigned)gid);
+  else {
+    char want[64];
+
+    snprintf(want, sizeof(want), "%u:%u", (unsigned)uid, (unsigned)gid);
+    is_str(recorded_owner(rel), want, "%s: '%s' has its owner %s recorded",
+           what, rel, want);
+  }
 }
 
 /* --- sources and destinations --- */

@@ -44,6 +44,7 @@
 #include "layers/apply-internal.h"
 #include "layers/apply.h"
 #include "layers/decompress.h"
+#include "layers/layer.h"
 #include "layers_fixture.h"
 #include "layers_testlib.h"
 #include "tap.h"
@@ -1077,6 +1078,13 @@ make_device_tar(struct cb_buf *out, bool as_ns_root)
                                .gid = id,
                                .xattr_name = "trusted.cbuild",
                                .xattr_value = "1" });
+    /* A layer cannot make up a recorded owner.  */
+    tar_add(&t, &(struct ent){ .name = "forged",
+                               .data = "x",
+                               .uid = id,
+                               .gid = id,
+                               .xattr_name = LAYER_OWNER_XATTR,
+                               .xattr_value = "4321:4321" });
   }
   tar_end(&t, out);
 }
@@ -1116,8 +1124,21 @@ struct rootless_report {
   int kind;
   uint64_t devices_skipped, owner_failures, xattrs_skipped;
   int null_exists, fifo_is_fifo;
+  char owned[32], forged[32]; /* their LAYER_OWNER_XATTR, "" when none */
   char msg[256];
 };
+
+/* The LAYER_OWNER_XATTR of PATH below F's root into OUT, "" when none.  */
+static void
+recorded_owner(struct fixture *f, const char *path, char out[32])
+{
+  int fd = openat(f->root_fd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  ssize_t n = fd >= 0 ? fgetxattr(fd, LAYER_OWNER_XATTR, out, 31) : -1;
+
+  out[n > 0 ? n : 0] = '\0';
+  if (fd >= 0)
+    close(fd);
+}
 
 static bool
 write_proc(const char *file, const char *text)
@@ -1152,7 +1173,8 @@ enter_userns(void)
 static void
 rootless_child(struct fixture *f, const struct cb_buf *tar, int out_fd)
 {
-  struct layer_apply_opts opts = { .flags = LAYER_APPLY_IGNORE_OWNER_ERRORS };
+  struct layer_apply_opts opts = { .flags = LAYER_APPLY_IGNORE_OWNER_ERRORS |
+                                             LAYER_APPLY_RECORD_OWNERS };
   struct rootless_report rep;
   struct layer_apply_result res;
   struct cb_error *err = NULL;
@@ -1170,6 +1192,8 @@ rootless_child(struct fixture *f, const struct cb_buf *tar, int out_fd)
     }
     rep.null_exists = lexists(f, "dev/null");
     rep.fifo_is_fifo = type_in_root(f, "dev/fifo") == S_IFIFO;
+    recorded_owner(f, "owned", rep.owned);
+    recorded_owner(f, "forged", rep.forged);
   }
   if (write(out_fd, &rep, sizeof(rep)) != (ssize_t)sizeof(rep))
     _exit(1);
@@ -1203,7 +1227,7 @@ test_device_node_rootless(void)
   waitpid(pid, NULL, 0);
   cb_buf_release(&tar);
   if (rep.entered != 1) {
-    skip(6, "[%s] %s: no user namespace here", mode_name, name);
+    skip(8, "[%s] %s: no user namespace here", mode_name, name);
   } else {
     if (!is_int(rep.rc, 0, "[%s] %s: applies", mode_name, name))
       diag("error %d: %s", rep.kind, rep.msg);
@@ -1215,6 +1239,12 @@ test_device_node_rootless(void)
            "[%s] %s: the unmapped owner 1000 is counted", mode_name, name);
     is_int((long long)rep.xattrs_skipped, 1,
            "[%s] %s: trusted.* is skipped and counted", mode_name, name);
+    is_str(rep.owned, "1000:1000",
+           "[%s] %s: the owner 1000 is recorded in " LAYER_OWNER_XATTR,
+           mode_name, name);
+    is_str(rep.forged, "",
+           "[%s] %s: a layer's own " LAYER_OWNER_XATTR " is not taken",
+           mode_name, name);
   }
   fixture_teardown(&f, name);
 }

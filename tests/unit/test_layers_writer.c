@@ -25,6 +25,7 @@
 #include "common/error.h"
 #include "common/mem.h"
 #include "layers-test.h"
+#include "layers/layer.h"
 #include "layers/tarwrite-internal.h"
 #include "layers/writer.h"
 #include "tap.h"
@@ -858,6 +859,51 @@ test_big_ids(void)
   layer_release(&l);
 }
 
+/* LAYER_OWNER_XATTR is the entry's owner and is not written itself; a
+   value that is not "UID:GID" is an error naming the file.  */
+static void
+test_recorded_owner(void)
+{
+  cleanup_free char *root = at(scratch, "recorded");
+  static const char *const bad[] = { "1234", "1:2:3",        "-1:0",  "1:",
+                                     ":1",   "4294967295:0", "12a:3", " 1:2" };
+  struct layer l;
+  struct tar t;
+  const struct ent *e;
+
+  mkdir_at(scratch, "recorded");
+  mkdir_at(root, "d");
+  file_at(root, "d/f", "x", 1, 0640);
+  if (!xattr_at(root, "d/f", LAYER_OWNER_XATTR, "1234:1235") ||
+      !xattr_at(root, "d", LAYER_OWNER_XATTR, "7:0")) {
+    skip(5 + CB_N_ELEMENTS(bad), "no user xattrs on this file system");
+    return;
+  }
+  l = write_layer(root, LAYER_COMPRESS_NONE, 2, TARWRITE_PLAIN, -1);
+  t = tar_read(l.blob.data, l.blob.len);
+  e = tar_find(&t, "d/f");
+  ok(e != NULL && e->uid == 1234 && e->gid == 1235,
+     "recorded: d/f is 1234:1235 in the layer");
+  ok(e != NULL && (e->xattrs == NULL || *e->xattrs == '\0'),
+     "recorded: and has no xattr");
+  e = tar_find(&t, "d/");
+  ok(e != NULL && e->uid == 7 && e->gid == 0, "recorded: d/ is 7:0");
+  ok(e != NULL && (e->xattrs == NULL || *e->xattrs == '\0'),
+     "recorded: d/ has no xattr either");
+  ok(memmem(l.blob.data, l.blob.len, "cbuild.owner", 12) == NULL,
+     "recorded: the name is nowhere in the tar");
+  tar_release(&t);
+  layer_release(&l);
+
+  for (size_t i = 0; i < CB_N_ELEMENTS(bad); i++) {
+    if (!xattr_at(root, "d/f", LAYER_OWNER_XATTR, bad[i]))
+      exit(1);
+    l = write_layer(root, LAYER_COMPRESS_NONE, 2, TARWRITE_PLAIN, -1);
+    ok(!l.ok, "recorded: '%s' is refused", bad[i]);
+    layer_release(&l);
+  }
+}
+
 static void
 test_depth(void)
 {
@@ -900,6 +946,7 @@ main(void)
   test_locale();
   test_empty_tree();
   test_big_ids();
+  test_recorded_owner();
   test_depth();
 
   rm_rf(scratch);
