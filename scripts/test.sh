@@ -28,17 +28,22 @@ ensure_users() {
 }
 
 # run_norange WORK: norange.bats as the user without a range, against each
-# build the suite made; prints the --tap options for count_results.py.
+# build the suite made (the normal one also with the vfs driver); prints
+# the --tap options for count_results.py.
 run_norange() {
-    local work=$1 b tap
-    for b in build build-asan; do
+    local work=$1 run b driver tap
+    for run in build build-asan build-vfs; do
+        b=${run%-vfs}
+        driver=auto
+        [ "$run" = "$b" ] || driver=vfs
         [ -x "$work/main/$b/cli/cbuild" ] || continue
-        tap=$work/norange-$b.tap
+        tap=$work/norange-$run.tap
         runuser -u "$norange_user" -- env -C "$work" CI="${CI:-}" \
             HOME="$(getent passwd "$norange_user" | cut -d: -f6)" \
+            CBUILD_STORAGE_DRIVER=$driver \
             CB_SRCDIR="$work/main" CBUILD="$work/main/$b/cli/cbuild" \
             bats --tap "$work/main/tests/integration/norange.bats" >"$tap" 2>"$tap.err" || true
-        printf -- '--tap\nnorange (%s)=%s\n' "$b" "$tap"
+        printf -- '--tap\nnorange (%s)=%s\n' "$run" "$tap"
     done
 }
 
@@ -84,10 +89,11 @@ if [ "$(id -u)" -eq 0 ] && [ "${CBUILD_TEST_AS_ROOT:-}" != 1 ]; then
         if [ -d "$work/main/$b/meson-logs" ]; then
             cp -r "$work/main/$b/meson-logs" "$logs/$b"
         fi
-        if [ -f "$work/norange-$b.tap" ]; then
-            cat "$work/norange-$b.tap" "$work/norange-$b.tap.err" >"$logs/norange-$b.txt"
-            grep -q '^not ok' "$work/norange-$b.tap" && cat "$logs/norange-$b.txt"
-        fi
+    done
+    for t in "$work"/norange-*.tap; do
+        [ -f "$t" ] || continue
+        cat "$t" "$t.err" >"$logs/$(basename "$t" .tap).txt"
+        if grep -q '^not ok' "$t"; then cat "$t" "$t.err"; fi
     done
     echo "test logs: $logs"
     python3 "$here/tools/count_results.py" "$work/main/build/meson-logs/testlog.json" \
