@@ -342,31 +342,43 @@ one_line(char *s)
   }
 }
 
-/* Run ARGV[0] with ARGV (fork + execve), its stderr captured (up to
-   1 KiB) for the error message.  */
-static int
-run_helper(char **argv, const char *what, struct cb_error **err)
-{
-  cleanup_close int out_r = -1, out_w = -1, rep_r = -1, rep_w = -1;
-  int fds[2];
-  char msg[1024];
-  size_t got = 0;
-  struct child_report r;
+/* A helper started by helper_start, not waited for yet.  */
+struct helper_run {
   pid_t pid;
-  int rc;
+  int out_r; /* its stderr */
+  int rep_r; /* a failure to exec it */
+};
 
+static void
+helper_run_release(struct helper_run *h)
+{
+  cb_closep(&h->out_r);
+  cb_closep(&h->rep_r);
+}
+
+/* Start ARGV[0] with ARGV (fork + execve), its stderr going to a pipe
+   that helper_finish reads.  */
+static int
+helper_start(char **argv, const char *what, struct helper_run *h,
+             struct cb_error **err)
+{
+  cleanup_close int out_w = -1, rep_w = -1;
+  int fds[2];
+
+  h->pid = -1;
+  h->out_r = h->rep_r = -1;
   if (pipe2(fds, O_CLOEXEC) < 0)
     return cb_fail_errno(err, "%s: pipe", what);
-  out_r = fds[0];
+  h->out_r = fds[0];
   out_w = fds[1];
   if (pipe2(fds, O_CLOEXEC) < 0)
     return cb_fail_errno(err, "%s: pipe", what);
-  rep_r = fds[0];
+  h->rep_r = fds[0];
   rep_w = fds[1];
-  pid = fork();
-  if (pid < 0)
+  h->pid = fork();
+  if (h->pid < 0)
     return cb_fail_errno(err, "%s: fork", what);
-  if (pid == 0) {
+  if (h->pid == 0) {
     /* dup2 clears CLOEXEC on fd 2 only.  */
     if (dup2(out_w, STDERR_FILENO) < 0) {
       report_failure(rep_w, "dup2", errno);
@@ -376,10 +388,22 @@ run_helper(char **argv, const char *what, struct cb_error **err)
     report_failure(rep_w, "execve", errno);
     _exit(127);
   }
-  cb_closep(&out_w);
-  cb_closep(&rep_w);
+  return 0;
+}
+
+/* Wait for the helper H started as ARGV; its stderr (up to 1 KiB) goes
+   into the error message when it fails.  Releases H.  */
+static int
+helper_finish(char **argv, const char *what, struct helper_run *h,
+              struct cb_error **err)
+{
+  char msg[1024];
+  size_t got = 0;
+  struct child_report r;
+  int rc;
+
   for (;;) {
-    ssize_t n = read(out_r, msg + got, sizeof(msg) - 1 - got);
+    ssize_t n = read(h->out_r, msg + got, sizeof(msg) - 1 - got);
 
     if (n < 0 && errno == EINTR)
       continue;
@@ -390,13 +414,15 @@ run_helper(char **argv, const char *what, struct cb_error **err)
       break;
   }
   msg[got] = '\0';
-  cb_closep(&out_r); /* a helper that writes more gets EPIPE, not stuck */
-  if (read_report(rep_r, &r)) {
-    (void)userns_wait(pid, NULL);
+  cb_closep(&h->out_r); /* a helper that writes more gets EPIPE, not stuck */
+  rc = read_report(h->rep_r, &r);
+  helper_run_release(h);
+  if (rc) {
+    (void)userns_wait(h->pid, NULL);
     return cb_fail(err, CB_ERR_SYSTEM, r.errnum, "%s: %s '%s'", what, r.step,
                    argv[0]);
   }
-  rc = userns_wait(pid, err);
+  rc = userns_wait(h->pid, err);
   if (rc < 0)
     return cb_wrap(err, "%s", what);
   if (rc != 0) {
@@ -407,13 +433,13 @@ run_helper(char **argv, const char *what, struct cb_error **err)
   return 0;
 }
 
-static int
-map_with_helper(pid_t pid, const struct userns_idmap *m, const char *what,
-                struct cb_error **err)
+/* The argv of M's helper for the namespace of PID: helper PID 0 ID 1,
+   then "INSIDE START COUNT" per range.  */
+static char **
+helper_argv(pid_t pid, const struct userns_idmap *m)
 {
-  /* helper PID 0 ID 1, then "INSIDE START COUNT" per range, NULL.  */
   size_t argc = 5 + 3 * m->n_ranges;
-  cleanup_strv char **argv = cb_xcalloc(argc + 1, sizeof(char *));
+  char **argv = cb_xcalloc(argc + 1, sizeof(char *));
   uint64_t inside = 1;
   size_t i = 0;
 
@@ -428,7 +454,49 @@ map_with_helper(pid_t pid, const struct userns_idmap *m, const char *what,
     argv[i++] = cb_xasprintf("%u", m->ranges[k].count);
     inside += m->ranges[k].count; /* bounded by userns_parse_subid */
   }
-  return run_helper(argv, what, err);
+  return argv;
+}
+
+/* newuidmap and newgidmap side by side: each is an exec of a setuid
+   program, a good part of the cost of entering the namespace.  */
+static int
+map_both_with_helpers(pid_t pid, const struct userns_plan *plan,
+                      struct cb_error **err)
+{
+  cleanup_strv char **uargv = helper_argv(pid, &plan->uid);
+  cleanup_strv char **gargv = helper_argv(pid, &plan->gid);
+  struct helper_run u, g;
+  int rc;
+
+  if (helper_start(uargv, "newuidmap", &u, err) < 0) {
+    helper_run_release(&u);
+    return -1;
+  }
+  if (helper_start(gargv, "newgidmap", &g, err) < 0) {
+    helper_run_release(&g);
+    (void)helper_finish(uargv, "newuidmap", &u, NULL);
+    return -1;
+  }
+  rc = helper_finish(uargv, "newuidmap", &u, err);
+  if (rc < 0) {
+    (void)helper_finish(gargv, "newgidmap", &g, NULL);
+    return -1;
+  }
+  return helper_finish(gargv, "newgidmap", &g, err);
+}
+
+static int
+map_with_helper(pid_t pid, const struct userns_idmap *m, const char *what,
+                struct cb_error **err)
+{
+  cleanup_strv char **argv = helper_argv(pid, m);
+  struct helper_run h;
+
+  if (helper_start(argv, what, &h, err) < 0) {
+    helper_run_release(&h);
+    return -1;
+  }
+  return helper_finish(argv, what, &h, err);
 }
 
 /* Write TEXT to /proc/PID/NAME in one write(2), as the kernel wants for
@@ -509,6 +577,19 @@ map_one(pid_t pid, const struct userns_idmap *m, bool is_uid,
   return cb_fail(err, CB_ERR_SYSTEM, EINVAL, "no id mapping planned");
 }
 
+/* Both maps of the namespace of PID, as PLAN says.  */
+static int
+map_ids(pid_t pid, const struct userns_plan *plan, struct cb_error **err)
+{
+  if (plan->uid.mode == USERNS_MAP_HELPER &&
+      plan->gid.mode == USERNS_MAP_HELPER)
+    return map_both_with_helpers(pid, plan, err);
+  if (map_one(pid, &plan->uid, true, err) < 0 ||
+      map_one(pid, &plan->gid, false, err) < 0)
+    return -1;
+  return 0;
+}
+
 /* ---- spawning ------------------------------------------------------- */
 
 static void __attribute__((noreturn))
@@ -586,8 +667,7 @@ userns_spawn(const struct userns_plan *plan, int extra_flags,
   }
   cb_closep(&sync_r);
   cb_closep(&rep_w);
-  if (map_one((pid_t)pid, &plan->uid, true, err) < 0 ||
-      map_one((pid_t)pid, &plan->gid, false, err) < 0) {
+  if (map_ids((pid_t)pid, plan, err) < 0) {
     cb_closep(&sync_w); /* the child reads EOF and exits */
     (void)userns_wait((pid_t)pid, NULL);
     return -1;
@@ -733,8 +813,7 @@ fork_in(const struct userns_plan *plan, char *const *env_extra,
     (void)userns_wait(pid, NULL);
     return cb_fail(err, CB_ERR_SYSTEM, r.errnum, "%s", r.step);
   }
-  if (map_one(pid, &plan->uid, true, err) < 0 ||
-      map_one(pid, &plan->gid, false, err) < 0) {
+  if (map_ids(pid, plan, err) < 0) {
     cb_closep(&sync_w); /* the child reads EOF and exits */
     (void)userns_wait(pid, NULL);
     return -1;
