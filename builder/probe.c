@@ -287,7 +287,7 @@ try_overlay(const struct userns_plan *plan, const char *top,
   cleanup_free char *file = cb_xasprintf("%s/merged/file", top);
   cleanup_free char *opts =
       cb_xasprintf("lowerdir=%s/lower,upperdir=%s/upper,workdir=%s/work,"
-                   "userxattr",
+                   "userxattr,volatile",
                    top, top, top);
   struct overlay_args a = { merged, opts, file };
   pid_t pid;

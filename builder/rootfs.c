@@ -418,7 +418,9 @@ rootfs_mount(const struct rootfs *rf, struct cb_error **err)
   cb_buf_adds(&opts, "lowerdir=");
   for (size_t i = 0; i < rf->n_lowers; i++)
     cb_buf_addf(&opts, "%s%s", i > 0 ? ":" : "", rf->short_lowers[i]);
-  cb_buf_adds(&opts, ",upperdir=../upper,workdir=../work,userxattr");
+  /* volatile: no sync of the upper fs at umount (see overlay_options in
+     sandbox.c).  */
+  cb_buf_adds(&opts, ",upperdir=../upper,workdir=../work,userxattr,volatile");
   text = cb_buf_detach(&opts, NULL);
   if (cwd < 0 || chdir(rf->lower_dir) < 0)
     return cb_fail_errno(err, "cannot enter '%s'", rf->lower_dir);

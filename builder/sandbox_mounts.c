@@ -403,7 +403,7 @@ overlay_onto(struct sandbox_mounts *m, int src, int upper, int work, int leaf)
   fd_path(p, work);
   add_str(m->opts, &len, ",workdir=");
   add_str(m->opts, &len, p);
-  add_str(m->opts, &len, ",userxattr");
+  add_str(m->opts, &len, ",userxattr,volatile"); /* writes are thrown away */
   fd_path(target, leaf);
   return mount("overlay", target, "overlay", 0, m->opts);
 }
