@@ -4,11 +4,11 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/xattr.h>
 
+#include "common/num.h"
 #include "common/banned.h"
 
 int
@@ -75,33 +75,15 @@ layer_owner_record(int fd, int dir_fd, const char *name, unsigned uid,
   return lsetxattr(path, LAYER_OWNER_XATTR, v, (size_t)n, 0);
 }
 
-/* One decimal id below UINT32_MAX from *P, up to END; moves *P past it.  */
-static bool
-parse_id(const char **p, const char *end, unsigned *id)
-{
-  uint64_t v = 0;
-  const char *s = *p;
-
-  if (s == end || *s < '0' || *s > '9')
-    return false;
-  for (; s < end && *s >= '0' && *s <= '9'; s++) {
-    v = v * 10 + (uint64_t)(*s - '0');
-    if (v >= UINT32_MAX)
-      return false;
-  }
-  *p = s;
-  *id = (unsigned)v;
-  return true;
-}
-
 bool
 layer_owner_parse(const char *value, size_t len, unsigned *uid, unsigned *gid)
 {
-  const char *p = value, *end = value + len;
-  unsigned u, g;
+  const char *colon = memchr(value, ':', len);
+  uint32_t u, g;
 
-  if (!parse_id(&p, end, &u) || p == end || *p++ != ':' ||
-      !parse_id(&p, end, &g) || p != end)
+  if (colon == NULL ||
+      !cb_parse_id(value, (size_t)(colon - value), &u) ||
+      !cb_parse_id(colon + 1, len - (size_t)(colon - value) - 1, &g))
     return false;
   *uid = u;
   *gid = g;
