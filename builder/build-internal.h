@@ -52,6 +52,7 @@ struct build {
   enum rootfs_driver driver; /* OVERLAY or VFS, for every step... */
   bool driver_known;         /* ...once a step needed it */
   unsigned ran, lookups, cached;
+  bool probe_stopped;        /* build_opts.probe met work to do */
 };
 
 /* One instruction in its stage, with what it needs to run.  */
@@ -67,6 +68,12 @@ struct step {
 };
 
 /* --- build.c --- */
+
+/* With b->o->probe: stop the try here (an error that build_image turns
+   into its "stopped" answer); WHAT says why, for the debug log.
+   Returns -1.  */
+int build_probe_stop(struct build *b, const char *what,
+                     struct cb_error **err);
 
 /* The step's cache key: the previous key, the instruction's kind and
    words, and EXTRA (NULL-terminated strings: build args, source digests).

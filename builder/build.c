@@ -163,6 +163,12 @@ step_cache_lookup(struct step *st, const struct cb_digest *key,
     b->cached++;
     return 1;
   }
+  /* The try outside the namespace stops here (step_through_cache) and
+     must leave the record of what this step saw for the build proper.  */
+  if (b->o->probe) {
+    json_decref(info);
+    return 0;
+  }
   why = miss_reason(b, st, info);
   progress_cache(b->progress, b->step, false, why);
   st->si->missed = true;
@@ -238,6 +244,15 @@ step_commit(struct step *st, const struct cb_digest *key,
 }
 
 int
+build_probe_stop(struct build *b, const char *what, struct cb_error **err)
+{
+  b->probe_stopped = true;
+  cb_log(CB_LOG_DEBUG, "build: %s needs the user namespace", what);
+  return cb_fail(err, CB_ERR_UNSUPPORTED, 0, "%s needs the user namespace",
+                 what);
+}
+
+int
 step_through_cache(struct step *st, char *const *extra, json_t *info,
                    bool uncacheable, step_exec_fn fn, void *data,
                    struct cb_error **err)
@@ -251,6 +266,10 @@ step_through_cache(struct step *st, char *const *extra, json_t *info,
   rec.info = info;
   st->uncacheable = uncacheable;
   rc = step_cache_lookup(st, &key, &rec, err);
+  if (rc == 0 && st->b->o->probe) {
+    cache_record_release(&rec);
+    return build_probe_stop(st->b, "a cache miss", err);
+  }
   if (rc == 0) {
     rc = fn(st, data, &rec, err);
     if (rc < 0) {
@@ -331,6 +350,8 @@ pull_base(struct build *b, const char *name, struct store_image *img,
   struct cb_error *e = NULL;
   int rc;
 
+  if (b->o->probe)
+    return build_probe_stop(b, "a pull", err);
   if (image_ref_parse(name, &ref, err) < 0)
     return -1;
   image_ref_normalize(&ref);
@@ -695,6 +716,8 @@ build_rootfs_create(struct build *b, char *const *lowers, struct rootfs *rf,
   enum rootfs_driver d;
 
   memset(rf, 0, sizeof(*rf));
+  if (b->o->probe)
+    return build_probe_stop(b, "a root filesystem", err);
   if (build_driver(b, &d, err) < 0)
     return -1;
   return rootfs_create(b->s, lowers, d, rf, err);
@@ -708,7 +731,9 @@ build_all(struct build *b, struct build_result *res, struct cb_error **err)
   for (size_t i = 0; i < b->ep->norder; i++)
     b->nsteps += (int)b->ep->stages[b->ep->order[i]].stage->ninstrs;
   b->stages = cb_xcalloc(b->ep->nstages, sizeof(*b->stages));
-  rootfs_clean_stale(b->s);
+  /* Stale run dirs may hold files of subordinate ids: only from inside.  */
+  if (!b->o->probe)
+    rootfs_clean_stale(b->s);
   /* A bad --storage-driver is an error at once, cached build or not.  */
   if (rootfs_driver_requested(b->o->storage_driver, "--storage-driver",
                               &b->driver, &source, err) < 0)
@@ -755,6 +780,22 @@ lint_before_build(const struct build_opts *o, const struct loaded *l,
   return lint_gate(l->plan, &lo, l->ctx->dockerfile_name, o->lint, err);
 }
 
+/* --progress auto for a stream that is not stderr itself.  */
+static enum progress_mode
+progress_resolve(enum progress_mode m)
+{
+  if (m != PROGRESS_AUTO)
+    return m;
+  return isatty(STDERR_FILENO) ? PROGRESS_TTY : PROGRESS_PLAIN;
+}
+
+static void
+print_warnings(const struct loaded *l)
+{
+  for (char **w = l->df->warnings; w != NULL && *w != NULL; w++)
+    cb_log(CB_LOG_WARN, "%s:%s", l->ctx->dockerfile_name, *w);
+}
+
 static int
 load(const struct build_opts *o, struct loaded *l, struct cb_error **err)
 {
@@ -765,8 +806,8 @@ load(const struct build_opts *o, struct loaded *l, struct cb_error **err)
   if (l->ctx == NULL ||
       dockerfile_parse(l->ctx->dockerfile_name, l->text, len, &l->df, err) < 0)
     return -1;
-  for (char **w = l->df->warnings; w != NULL && *w != NULL; w++)
-    cb_log(CB_LOG_WARN, "%s:%s", l->ctx->dockerfile_name, *w);
+  if (!o->probe)
+    print_warnings(l);
   if (build_plan_new(l->df, &l->plan, err) < 0 ||
       exec_plan_new(l->plan, o->build_args, o->target, &l->ep, err) < 0 ||
       lint_before_build(o, l, len, err) < 0)
@@ -804,6 +845,9 @@ build_image(struct layer_store *s, const struct build_opts *o,
 {
   struct loaded l;
   struct build b;
+  FILE *held = NULL; /* the probe's progress, until it succeeds */
+  char *held_text = NULL;
+  size_t held_len = 0;
   int rc;
 
   memset(&b, 0, sizeof(b));
@@ -818,10 +862,23 @@ build_image(struct layer_store *s, const struct build_opts *o,
   b.file = l.ctx->dockerfile_name;
   b.ep = l.ep;
   l.ep = NULL; /* build_release frees it */
-  b.progress = progress_new(o->progress, stderr);
+  if (o->probe)
+    held = open_memstream(&held_text, &held_len);
+  b.progress = progress_new(progress_resolve(o->progress),
+                            held != NULL ? held : stderr);
   b.hash_cache = hash_cache_load(s);
   rc = build_all(&b, res, err);
   build_release(&b);
+  if (held != NULL && fclose(held) == 0 && rc == 0) {
+    print_warnings(&l);
+    fwrite(held_text, 1, held_len, stderr);
+  }
+  free(held_text);
   loaded_release(&l);
+  if (rc < 0 && b.probe_stopped) {
+    cb_error_free(*err);
+    *err = NULL;
+    return 1;
+  }
   return rc;
 }

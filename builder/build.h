@@ -40,6 +40,12 @@ struct build_opts {
   const struct build_secrets *secrets; /* --secret, for RUN --mount */
   const char *storage_driver; /* --storage-driver, or NULL */
   enum lint_mode lint;    /* --lint: check the Dockerfile before building */
+  /* A try outside the user namespace, for a build that is all cache hits:
+     build_image stops (returns 1) before the first step that must run,
+     and before any pull or root filesystem, none of which it does.  What
+     it would print (warnings, progress) is held back until it succeeds,
+     so that a stopped try prints nothing.  */
+  bool probe;
 };
 
 struct build_result {
@@ -65,7 +71,8 @@ int build_private_mounts(struct cb_error **err);
 
 /* Build O into the store S and tag the result with O->tags.  Errors name
    the Dockerfile and line ("Dockerfile:7: RUN make: exit code 2").
-   Nothing is tagged unless the whole build succeeds.  */
+   Nothing is tagged unless the whole build succeeds.  With O->probe,
+   1 when the try stopped (see build_opts.probe).  */
 int build_image(struct layer_store *s, const struct build_opts *o,
                 struct build_result *res, struct cb_error **err);
 

@@ -190,6 +190,8 @@ context_root_open(struct step *st, struct from_roots *fr,
 
   if (ignore_matcher_count(ctx->ignore) == 0)
     return fcntl(ctx->root_fd, F_DUPFD_CLOEXEC, 3);
+  if (st->b->o->probe)
+    return build_probe_stop(st->b, "a filtered view of the context", err);
   if (build_driver(st->b, &driver, err) < 0)
     return -1;
   vfs = driver == ROOTFS_DRIVER_VFS;

@@ -244,3 +244,52 @@ image_ids() {
     id=$(json_get <("$CBUILD" inspect iid:1) 'd[0]["Id"]')
     assert "$id" == "$output"
 }
+
+# A range newuidmap refuses makes entering the user namespace fail: a
+# build that still succeeds did not enter it.
+refuse_namespace() {
+    echo "$(id -un):3000000000:10" >"$TESTDIR/subuid"
+    export CBUILD_SUBUID_FILE=$TESTDIR/subuid
+}
+
+@test "build: a rebuild that is all cache hits needs no user namespace" {
+    [ "$(id -u)" -ne 0 ] || skip "newuidmap lets root map any range"
+    ctx=$(fixture empty)
+    printf 'FROM base:1\nCOPY a.txt /a.txt\nRUN echo ran > /r\nENV E=1\n' >"$ctx/Dockerfile"
+    echo a >"$ctx/a.txt"
+    run_cbuild build -q -t probe:1 "$ctx"
+    first=$output
+    refuse_namespace
+    run_cbuild build --progress plain --iidfile "$TESTDIR/iid" -t probe:2 "$ctx"
+    assert "$output" == "$first"
+    assert "$stderr" =~ "2 of 2 cacheable steps cached"
+    assert "$(cat "$TESTDIR/iid")" == "sha256:$first"
+    run_cbuild inspect probe:2
+    assert "$(json_out 'd[0]["Id"]')" == "$first"
+    # A step that must run needs the namespace: that build fails.
+    echo b >"$ctx/a.txt"
+    run_cbuild 1 build -q "$ctx"
+    assert "$stderr" =~ "newuidmap"
+    # So does every build with CBUILD_NO_PROBE, cached or not.
+    echo a >"$ctx/a.txt"
+    CBUILD_NO_PROBE=1 run_cbuild 1 build -q "$ctx"
+    assert "$stderr" =~ "newuidmap"
+}
+
+@test "build: a try outside the namespace that meets work prints nothing of its own" {
+    ctx=$(fixture empty)
+    printf 'FROM base:1\nCOPY a.txt /a.txt\nRUN cat /a.txt > /r\n' >"$ctx/Dockerfile"
+    echo a >"$ctx/a.txt"
+    run_cbuild build -q "$ctx"
+    printf 'FROM base:1\nCOPY a.txt /a.txt\nRUN cat /a.txt > /r\nRUN echo more >> /r\n' >"$ctx/Dockerfile"
+    run_cbuild build --progress plain -t tried:1 "$ctx"
+    # Each step once, the new one missing for its own reason.
+    assert "$(grep -c '^#1 \[1/4\] FROM base:1$' <<<"$stderr")" == 1
+    assert "$(grep -c '^#2 CACHED$' <<<"$stderr")" == 1
+    assert "$(grep -c '^#3 CACHED$' <<<"$stderr")" == 1
+    assert "$stderr" =~ "#4 cache miss: not built before"
+    assert "$stderr" =~ "2 of 3 cacheable steps cached"
+    run_cbuild export -o "$TESTDIR/flat" tried:1
+    assert "$(cat "$TESTDIR/flat/r")" == "a
+more"
+}
