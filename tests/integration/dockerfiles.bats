@@ -293,3 +293,22 @@ refuse_namespace() {
     assert "$(cat "$TESTDIR/flat/r")" == "a
 more"
 }
+
+@test "examples: cbuild -t hello:1 examples/hello, the README's main command, builds and runs" {
+    import_base localhost/busybox:latest -c 'CMD ["/bin/sh"]' -c "ENV PATH=$DEFAULT_PATH"
+    cd "$CB_SRCDIR"
+    run_cbuild -t hello:1 examples/hello
+    id=$output
+    assert "$id" =~ ^[0-9a-f]{64}$
+    run_cbuild run hello:1
+    assert "$output" == "Hello, world!"
+    run_cbuild run hello:1 Alice Bob
+    assert "$output" == "Hello, Alice!"$'\n'"Hello, Bob!"
+    run_cbuild inspect hello:1
+    assert "$(json_out 'd[0]["Config"]["config"]["User"]')" == "1000:1000"
+    assert "$(json_out 'd[0]["Config"]["config"]["Entrypoint"]')" == '["/usr/local/bin/hello"]'
+    # Again: every step from the cache, the same image.
+    run_cbuild -t hello:1 --progress plain examples/hello
+    assert "$output" == "$id"
+    assert "$stderr" =~ "5 of 5 cacheable steps cached"
+}
