@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "builder/build.h"
@@ -424,22 +425,43 @@ may_probe(const struct build_cli *o)
          getenv("CBUILD_NO_PROBE") == NULL;
 }
 
-/* The try: 0 when it built (and reported) the image.  Whatever stopped
-   it, the build proper inside the namespace does again from the start,
-   errors included, so they are not reported here.  */
+/* The try, in a child of its own, so that what it held (the context's
+   digests, the plan) is neither still held nor inherited while the build
+   proper runs.  0 when the child built and reported the image (*STATUS:
+   0, or 128+N when a signal N ended it), 1 when the build must go on in
+   the namespace.  Whatever stopped the try, the build proper does again
+   from the start, errors included, so they are not reported here.  */
 static int
-probe(struct build_cli *o)
+probe(struct build_cli *o, int *status)
 {
-  struct cb_error *err = NULL;
-  int rc;
+  pid_t pid;
+  int st;
 
-  o->bo.probe = true;
-  rc = build(o, &err);
-  o->bo.probe = false;
-  if (rc < 0)
-    cb_log(CB_LOG_DEBUG, "build outside the user namespace: %s", err->msg);
-  cb_error_free(err);
-  return rc;
+  fflush(NULL);
+  pid = fork();
+  if (pid < 0)
+    return 1;
+  if (pid == 0) {
+    struct cb_error *err = NULL;
+    int rc;
+
+    o->bo.probe = true;
+    rc = build(o, &err);
+    if (rc < 0)
+      cb_log(CB_LOG_DEBUG, "build outside the user namespace: %s", err->msg);
+    cb_error_free(err);
+    fflush(NULL);
+    _exit(rc == 0 ? 0 : 1);
+  }
+  while (waitpid(pid, &st, 0) < 0) {
+    if (errno != EINTR)
+      return 1;
+  }
+  if (WIFSIGNALED(st)) {
+    *status = 128 + WTERMSIG(st);
+    return 0;
+  }
+  return WEXITSTATUS(st) == 0 ? 0 : 1;
 }
 
 static int
@@ -463,8 +485,8 @@ start(struct build_cli *o, const char *dir, struct cb_error **err)
   o->bo.secrets = &o->secrets;
   if (o->plan_only)
     return build_print_plan(&o->bo, stdout, err);
-  if (may_probe(o) && probe(o) == 0)
-    return 0;
+  if (may_probe(o) && probe(o, &status) == 0)
+    return status;
   rc = cli_publish_build(&o->pub, cli_main_argv, o->tags, o->ntags,
                          &o->secrets, &status, err);
   if (rc != 0)
