@@ -57,9 +57,9 @@
 enum copy_flags {
   /* fchown() failing with EPERM or EINVAL (unprivileged, or an id with no
      mapping in this user namespace) does not fail the step: the owner is
-     recorded in LAYER_OWNER_XATTR (counted in owners_recorded), or where
-     the file takes no user xattr (a symlink) counted in owner_failures,
-     which the caller warns about.  */
+     recorded in LAYER_OWNER_XATTR, or where the file takes no user xattr
+     (a symlink) counted in owner_failures, which the caller warns
+     about.  */
   COPY_IGNORE_OWNER_ERRORS = 1u << 0,
 };
 
@@ -112,7 +112,6 @@ struct copy_stats {
   uint64_t archives;         /* ADD: archives unpacked */
   uint64_t devices_skipped;  /* mknod refused (rootless), or sockets */
   uint64_t owner_failures;   /* see COPY_IGNORE_OWNER_ERRORS */
-  uint64_t owners_recorded;  /* likewise */
   uint64_t xattrs_skipped;   /* refused by the destination */
 };
 

@@ -173,8 +173,6 @@ copy_set_meta(struct copy_ctx *ctx, int fd, int dir_fd, const char *name,
         (ctx->req->flags & COPY_IGNORE_OWNER_ERRORS)) {
       if (layer_owner_record(fd, dir_fd, name, uid, gid) < 0)
         ctx->st->owner_failures++;
-      else
-        ctx->st->owners_recorded++;
     } else if (rc < 0) {
       return cb_fail_errno(err, "'%s': chown to %u:%u",
                            cb_buf_str(&ctx->dpath), (unsigned)uid,
