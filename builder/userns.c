@@ -877,11 +877,18 @@ forward_signal(int sig)
     kill((pid_t)forward_pid, sig);
 }
 
+bool
+userns_is_inside(void)
+{
+  const char *marker = getenv(USERNS_ENV_MARKER);
+
+  return marker != NULL && strcmp(marker, "1") == 0;
+}
+
 int
 userns_reexec_serve(char **argv, char *const *env_extra, userns_parent_fn fn,
                     void *data, int *status, struct cb_error **err)
 {
-  const char *marker = getenv(USERNS_ENV_MARKER);
   cleanup_free char **envp = NULL;
   struct userns_plan plan;
   struct sigaction fwd, ign, old[4];
@@ -892,7 +899,7 @@ userns_reexec_serve(char **argv, char *const *env_extra, userns_parent_fn fn,
   pid_t pid;
   int rc;
 
-  if (marker != NULL && strcmp(marker, "1") == 0)
+  if (userns_is_inside())
     return 0;
   if (userns_plan_init(&plan, err) < 0)
     return -1;

@@ -116,6 +116,10 @@ int userns_wait(pid_t pid, struct cb_error **err);
    namespace (so that re-executing does not loop).  */
 #define USERNS_ENV_MARKER "CBUILD_IN_USERNS"
 
+/* Whether this process runs inside cbuild's namespace (USERNS_ENV_MARKER
+   is "1").  */
+bool userns_is_inside(void);
+
 /* Set to 1, makes userns_reexec() always re-execute cbuild.  */
 #define USERNS_ENV_EXEC "CBUILD_USERNS_EXEC"
 

@@ -32,12 +32,11 @@ static void
 take_gate_fd(void)
 {
   const char *v = getenv(PUBLISH_FD_ENV);
-  const char *marker = getenv(USERNS_ENV_MARKER);
   uint32_t fd;
 
   if (v == NULL)
     return;
-  if (marker != NULL && strcmp(marker, "1") == 0 &&
+  if (userns_is_inside() &&
       cb_parse_u32(v, strlen(v), 65535, &fd) && fd > 2 &&
       fcntl((int)fd, F_SETFD, FD_CLOEXEC) == 0)
     gate_fd = (int)fd;
@@ -347,8 +346,6 @@ cli_publish_build(struct cli_publish *p, char **argv, char **tags, size_t ntags,
   struct gate g;
   int rc;
 
-  const char *marker = getenv(USERNS_ENV_MARKER);
-
   if (p->sbom && !p->push)
     return cli_usage_error(&cli_cmd_build, err, "--sbom needs --push (the "
                            "SBOM goes to the registry beside the image; "
@@ -357,7 +354,7 @@ cli_publish_build(struct cli_publish *p, char **argv, char **tags, size_t ntags,
     return userns_reexec(argv, status, err);
   if (p->push && ntags == 0)
     return cli_usage_error(&cli_cmd_build, err, "--push needs a -t NAME");
-  if (marker != NULL && strcmp(marker, "1") == 0)
+  if (userns_is_inside())
     return 0; /* the child: it builds */
   memset(&g, 0, sizeof(g));
   g.p = p;

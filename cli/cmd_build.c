@@ -417,12 +417,9 @@ build(struct build_cli *o, struct cb_error **err)
 static bool
 may_probe(const struct build_cli *o)
 {
-  const char *marker = getenv(USERNS_ENV_MARKER);
-
   return o->pub.scan.ncmds == 0 && !o->pub.push && !o->pub.sbom &&
          o->noutputs == 0 && !o->bo.no_cache && o->bo.lint == LINT_MODE_OFF &&
-         (marker == NULL || strcmp(marker, "1") != 0) &&
-         getenv("CBUILD_NO_PROBE") == NULL;
+         !userns_is_inside() && getenv("CBUILD_NO_PROBE") == NULL;
 }
 
 /* The try, in a child of its own, so that what it held (the context's

@@ -165,8 +165,6 @@ histogram_is_flat(const unsigned char *p, size_t n)
   uint64_t sum = 0;
   size_t i = 0;
 
-  if (n < GZ_SAMPLE)
-    return false;
   for (; i + 4 <= n; i += 4) {
     count[0][p[i]]++;
     count[1][p[i + 1]]++;
